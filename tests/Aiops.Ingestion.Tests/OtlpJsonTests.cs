@@ -127,3 +127,28 @@ public class OtlpJsonTests
         Assert.Equal(DecodeErrorKind.InvalidUtf8, Assert.Single(batch.Errors).Kind);
     }
 }
+
+public class TelemetryDecoderTests
+{
+    [Fact]
+    public void FormatsAreToldApartByTheirFirstBytes()
+    {
+        // An OTLP protobuf request starts with tag 0x0A (field 1, LEN).
+        Assert.Equal(PayloadFormat.OtlpProtobuf, TelemetryDecoder.Detect([0x0A, 0x03, 0x0A, 0x01, 0x00]));
+        Assert.Equal(PayloadFormat.OtlpJson, TelemetryDecoder.Detect(""" {"resourceSpans":[]}"""u8));
+        Assert.Equal(PayloadFormat.JsonLines, TelemetryDecoder.Detect("""{"type":"metric","ts":1}"""u8));
+    }
+
+    [Fact]
+    public void TheFacadeRoutesEachFormatToItsDecoder()
+    {
+        var decoder = new TelemetryDecoder();
+        var batch = new DecodeBatch();
+        byte[] proto = Otlp.OtlpProtobufEncoder.EncodeMetricPoints([new Core.MetricPoint(new Core.SeriesKey("a", "m"), Core.MetricKind.Generic, 1_700_000_000_000, 1)]);
+        decoder.DecodeMetrics(proto, TelemetryDecoder.Detect(proto), batch);
+        byte[] line = """{"type":"metric","ts":1700000000000,"service":"b","metric":"m","value":2}"""u8.ToArray();
+        decoder.DecodeMetrics(line, TelemetryDecoder.Detect(line), batch);
+        Assert.Empty(batch.Errors);
+        Assert.Equal(["a", "b"], batch.Metrics.Select(p => p.Series.Service));
+    }
+}
