@@ -29,6 +29,7 @@ namespace Aiops.Benchmarks.Ingestion;
 /// | DecodeHistogramPoints  |  2.897 us |  2.316 us |  0.06 |         - |
 /// | DecodeSpans            |  1.846 us |  1.775 us |  0.04 |      72 B |
 /// </code>
+/// A second run (load average 27): gauges 1,211 ns, naive 15,606 ns (ratio 0.08), histograms 881 ns, spans 1,047 ns.
 /// <para>Measured by process CPU time instead of wall time (same payloads, 2,000 decodes after
 /// 200 warm-up, a small probe outside the repo): gauges 203-222 ns CPU per point = 4.5-4.9 M
 /// points per CPU-second, 0 B/point; naive 1.7-2.2 us and 4,425 B per point; delta histograms
