@@ -44,16 +44,6 @@ public sealed partial class OtlpMetricsDecoder
     /// <summary>Newest accepted event time (Unix ms), the reference for the future/past bounds.</summary>
     public long WatermarkMs => _mapper.Timestamps.WatermarkMs;
 
-    internal MetricMapper Mapper => _mapper;
-
-    internal StringInternCache Intern => _intern;
-
-    internal LabelSetBuilder Labels => _labels;
-
-    internal HistogramData HistogramScratch => _histogram;
-
-    internal DecodeOptions Options => _options;
-
     /// <summary>Decodes a payload held in a sequence (copied to a pooled buffer when it is not contiguous).</summary>
     public void Decode(in ReadOnlySequence<byte> payload, DecodeBatch batch)
     {
