@@ -27,10 +27,18 @@ public sealed class DecodeOptions
     public int MaxLabelValueLength { get; init; } = 256;
 
     /// <summary>
-    /// How far ahead of the newest accepted event time a point may be: 1 hour. Event time comes from
+    /// How far ahead of the newest accepted event time a point may be: 1 day. Event time comes from
     /// the data, so "the future" is measured against the data's own watermark, not the wall clock.
     /// </summary>
-    public long MaxAheadOfWatermarkMs { get; init; } = 60 * 60 * 1000L;
+    public long MaxAheadOfWatermarkMs { get; init; } = 24 * 60 * 60 * 1000L;
+
+    /// <summary>
+    /// After this many consecutive too-far-ahead points that agree with each other (within
+    /// <see cref="MaxAheadOfWatermarkMs"/>), the data has really moved on (a gap in the stream, not
+    /// one bad clock): the watermark jumps to them and they are accepted from the last one on.
+    /// 3: one or two skewed points are refused, a stream resuming after a long gap loses two.
+    /// </summary>
+    public int AheadConfirmations { get; init; } = 3;
 
     /// <summary>How far behind the newest accepted event time a point may be: 7 days (a week of replayed backlog).</summary>
     public long MaxBehindWatermarkMs { get; init; } = 7 * 24 * 60 * 60 * 1000L;

@@ -5,12 +5,17 @@ namespace Aiops.Ingestion;
 /// accepted timestamp is the watermark, and a point more than
 /// <see cref="DecodeOptions.MaxAheadOfWatermarkMs"/> ahead of it or
 /// <see cref="DecodeOptions.MaxBehindWatermarkMs"/> behind it is refused. Before the first point,
-/// only the absolute sanity window applies. The wall clock is never read.
+/// only the absolute sanity window applies. A run of <see cref="DecodeOptions.AheadConfirmations"/>
+/// mutually consistent far-ahead points re-anchors the watermark (the stream resumed after a gap),
+/// so one bad point can never lock the decoder out of the rest of the stream. The wall clock is
+/// never read.
 /// </summary>
 internal sealed class TimestampGuard
 {
     private readonly DecodeOptions _options;
     private long _watermark = long.MinValue;
+    private long _pending;
+    private int _pendingCount;
 
     public TimestampGuard(DecodeOptions options) => _options = options;
 
@@ -29,7 +34,26 @@ internal sealed class TimestampGuard
         {
             if (timestampMs > _watermark + _options.MaxAheadOfWatermarkMs)
             {
-                return $"timestamp {timestampMs} ms is {timestampMs - _watermark} ms ahead of the newest event time {_watermark} (limit {_options.MaxAheadOfWatermarkMs} ms)";
+                // Consecutive far-ahead points that agree with each other mean the stream resumed
+                // after a gap: re-anchor instead of refusing everything from now on.
+                if (_pendingCount > 0 && Math.Abs(timestampMs - _pending) <= _options.MaxAheadOfWatermarkMs)
+                {
+                    _pendingCount++;
+                }
+                else
+                {
+                    _pendingCount = 1;
+                }
+
+                _pending = timestampMs;
+                if (_pendingCount < _options.AheadConfirmations)
+                {
+                    return $"timestamp {timestampMs} ms is {timestampMs - _watermark} ms ahead of the newest event time {_watermark} (limit {_options.MaxAheadOfWatermarkMs} ms)";
+                }
+
+                _pendingCount = 0;
+                _watermark = timestampMs;
+                return null;
             }
 
             if (timestampMs < _watermark - _options.MaxBehindWatermarkMs)
@@ -38,6 +62,7 @@ internal sealed class TimestampGuard
             }
         }
 
+        _pendingCount = 0;
         if (timestampMs > _watermark)
         {
             _watermark = timestampMs;

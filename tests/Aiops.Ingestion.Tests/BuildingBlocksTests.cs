@@ -193,3 +193,42 @@ public class JsonLinesFileTests
         }
     }
 }
+
+public class TimestampGuardTests
+{
+    private const long Day = 86_400_000;
+    private const long T = 1_700_000_000_000;
+
+    [Fact]
+    public void OneFarFuturePointIsRefusedWithoutMovingTheWatermark()
+    {
+        var guard = new TimestampGuard(new DecodeOptions());
+        Assert.Null(guard.Check(T));
+        Assert.NotNull(guard.Check(T + (3 * Day))); // 3 days ahead, limit 1 day
+        Assert.Null(guard.Check(T + 1000));
+        Assert.Equal(T + 1000, guard.WatermarkMs);
+    }
+
+    [Fact]
+    public void AStreamResumingAfterALongGapIsAcceptedAfterTheConfirmations()
+    {
+        // Default: 3 consistent far-ahead points re-anchor; the first two are refused.
+        var guard = new TimestampGuard(new DecodeOptions());
+        Assert.Null(guard.Check(T));
+        Assert.NotNull(guard.Check(T + (10 * Day)));
+        Assert.NotNull(guard.Check(T + (10 * Day) + 60_000));
+        Assert.Null(guard.Check(T + (10 * Day) + 120_000));
+        Assert.Null(guard.Check(T + (10 * Day) + 180_000));
+        Assert.Equal(T + (10 * Day) + 180_000, guard.WatermarkMs);
+    }
+
+    [Fact]
+    public void PointsFarBehindTheWatermarkOrOutsideTheSanityWindowAreRefused()
+    {
+        var guard = new TimestampGuard(new DecodeOptions());
+        Assert.NotNull(guard.Check(1_700_000_000)); // seconds given as milliseconds: 1970
+        Assert.Null(guard.Check(T));
+        Assert.NotNull(guard.Check(T - (8 * Day))); // limit 7 days behind
+        Assert.Null(guard.Check(T - (6 * Day)));
+    }
+}
