@@ -218,3 +218,21 @@ public class JsonLinesWriterTests
         Assert.Throws<ArgumentOutOfRangeException>(() => writer.Write(new MetricPoint(new SeriesKey("a", "m"), MetricKind.Generic, 1, double.NaN)));
     }
 }
+
+public class JsonLinesReaderWatermarkTests
+{
+    [Fact]
+    public void EachStreamHasItsOwnWatermarkSoAnOlderSecondFileIsNotRefused()
+    {
+        // File 1 is at 2023-11-14; file 2 thirty days earlier (beyond the 7-day "behind" limit of one stream).
+        var reader = new JsonLinesReader();
+        const string recent = """{"type":"metric","ts":1700000000000,"service":"a","metric":"m","value":1}""";
+        const string older = """{"type":"metric","ts":1697408000000,"service":"a","metric":"m","value":2}""";
+        Assert.Equal(JsonLineType.Metric, Assert.Single(reader.Read(new MemoryStream(Encoding.UTF8.GetBytes(recent)))).Type);
+        Assert.Equal(JsonLineType.Metric, Assert.Single(reader.Read(new MemoryStream(Encoding.UTF8.GetBytes(older)))).Type);
+
+        // Within one stream the same order is refused: 30 days behind the watermark.
+        List<JsonLineResult> both = reader.Read(new MemoryStream(Encoding.UTF8.GetBytes(recent + "\n" + older))).ToList();
+        Assert.Equal(DecodeErrorKind.TimestampOutOfRange, both[1].Error.Kind);
+    }
+}

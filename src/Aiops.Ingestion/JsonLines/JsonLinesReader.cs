@@ -61,7 +61,7 @@ public sealed class JsonLinesReader
     private readonly DecodeOptions _options;
     private readonly StringInternCache _intern;
     private readonly LabelSetBuilder _labels = new();
-    private readonly TimestampGuard _timestamps;
+    private TimestampGuard _timestamps;
     private readonly List<SpanAttribute> _attributes = new(16);
     private byte[] _scratch = new byte[256];
     private byte[] _scratch2 = new byte[256];
@@ -84,10 +84,15 @@ public sealed class JsonLinesReader
         }
     }
 
-    /// <summary>Reads every line of a stream (UTF-8, <c>\n</c> or <c>\r\n</c> separated).</summary>
+    /// <summary>
+    /// Reads every line of a stream (UTF-8, <c>\n</c> or <c>\r\n</c> separated). Each stream gets
+    /// its own event-time watermark, so reading a dataset's files one after another (spans, then
+    /// metrics from the same hours) does not make the second file look "in the past".
+    /// </summary>
     public IEnumerable<JsonLineResult> Read(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        _timestamps = new TimestampGuard(_options);
         byte[] buffer = new byte[1 << 16];
         int start = 0;
         int end = 0;
