@@ -243,6 +243,7 @@ public sealed class IncidentCorrelator
     private OpenIncident? FindIncident(string node, long timestampMs)
     {
         long window = _options.CorrelationWindowMs;
+        HashSet<string>? neighbourhood = null;
         foreach (var incident in _open)
         {
             if (timestampMs < incident.FirstEvidenceMs - window || timestampMs > incident.LastEvidenceMs + window)
@@ -255,13 +256,12 @@ public sealed class IncidentCorrelator
                 return incident;
             }
 
-            foreach (string other in incident.Nodes)
+            // One breadth-first search per verdict (not one per incident node): the nodes within
+            // MaxHops of this one, either direction, then a set intersection.
+            neighbourhood ??= _graph.Neighbourhood(node, _options.MaxHops);
+            if (neighbourhood.Overlaps(incident.Nodes))
             {
-                int hops = _graph.HopDistance(node, other, _options.MaxHops);
-                if (hops >= 0)
-                {
-                    return incident;
-                }
+                return incident;
             }
         }
 

@@ -68,10 +68,34 @@ internal sealed class LatencySketch
     /// <summary>Number of buckets currently allocated (for memory accounting).</summary>
     public int AllocatedBins => _bins.Length;
 
-    /// <summary>Adds one value. Negative values and NaN count as zero.</summary>
-    public void Add(double value)
+    /// <summary>The inverse of ln γ, for <see cref="KeyOf(double, double)"/>.</summary>
+    public double InverseLogGamma => _inverseLogGamma;
+
+    /// <summary>
+    /// The bucket key of <paramref name="value"/> for a sketch with the given 1 / ln γ, so a
+    /// value added to several sketches of the same α (service, operation, instance) is logged once.
+    /// <see cref="ZeroKey"/> for values at or below <see cref="MinValue"/>.
+    /// </summary>
+    public static int KeyOf(double value, double inverseLogGamma)
     {
         if (!(value > MinValue))
+        {
+            return ZeroKey;
+        }
+
+        return (int)Math.Ceiling(Math.Log(Math.Min(value, MaxValue)) * inverseLogGamma);
+    }
+
+    /// <summary>Key of the zero bucket.</summary>
+    public const int ZeroKey = int.MinValue;
+
+    /// <summary>Adds one value. Negative values and NaN count as zero.</summary>
+    public void Add(double value) => Add(value, KeyOf(value, _inverseLogGamma));
+
+    /// <summary>Adds one value whose key was computed by <see cref="KeyOf(double, double)"/> with this sketch's γ.</summary>
+    public void Add(double value, int key)
+    {
+        if (key == ZeroKey)
         {
             _zeroCount++;
             return;
@@ -88,8 +112,7 @@ internal sealed class LatencySketch
             _max = value;
         }
 
-        int index = (int)Math.Ceiling(Math.Log(value) * _inverseLogGamma);
-        AddToIndex(index, 1);
+        AddToIndex(key, 1);
     }
 
     /// <summary>Adds all values of <paramref name="other"/>, which must have the same α.</summary>

@@ -140,7 +140,7 @@ internal sealed class RedSeries
     }
 
     /// <summary>Adds one request to an open slot already holding <paramref name="bucketStart"/> (or empty).</summary>
-    public void Add(RedBucket slot, long bucketStart, double durationMs, bool error, UInt128 traceId)
+    public void Add(RedBucket slot, long bucketStart, double durationMs, int sketchKey, bool error, UInt128 traceId)
     {
         if (slot.Start != bucketStart)
         {
@@ -159,7 +159,7 @@ internal sealed class RedSeries
         }
 
         slot.Count++;
-        slot.Sketch.Add(durationMs);
+        slot.Sketch.Add(durationMs, sketchKey);
         if (durationMs > slot.SlowestMs)
         {
             slot.SlowestMs = durationMs;

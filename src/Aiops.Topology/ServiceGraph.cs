@@ -371,6 +371,37 @@ public sealed class ServiceGraph
         return null;
     }
 
+    /// <summary>Nodes within <paramref name="maxHops"/> of <paramref name="node"/> in either direction, itself included.</summary>
+    public HashSet<string> Neighbourhood(string node, int maxHops)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal) { node };
+        if (!_nodes.ContainsKey(node))
+        {
+            return seen;
+        }
+
+        var frontier = new List<string> { node };
+        var next = new List<string>();
+        for (int hop = 0; hop < maxHops && frontier.Count > 0; hop++)
+        {
+            next.Clear();
+            foreach (string at in frontier)
+            {
+                foreach (string neighbour in Neighbours(at, directed: false))
+                {
+                    if (seen.Add(neighbour))
+                    {
+                        next.Add(neighbour);
+                    }
+                }
+            }
+
+            (frontier, next) = (next, frontier);
+        }
+
+        return seen;
+    }
+
     /// <summary>Hops between two nodes ignoring direction, or -1 when more than <paramref name="maxHops"/> apart.</summary>
     public int HopDistance(string a, string b, int maxHops)
     {

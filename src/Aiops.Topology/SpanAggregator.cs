@@ -65,6 +65,7 @@ public sealed class SpanAggregator
     private readonly long _width;
     private readonly long _closeLag;
     private readonly int _openBuckets;
+    private readonly double _inverseLogGamma;
     private readonly Dictionary<string, int> _serviceIds = new(StringComparer.Ordinal);
     private readonly List<ServiceState> _services = [];
     private readonly Dictionary<string, int> _databaseIds = new(StringComparer.Ordinal);
@@ -93,6 +94,7 @@ public sealed class SpanAggregator
         // Open buckets at once: the close lag plus the current bucket, plus two of slack for spans
         // slightly ahead of the watermark; older buckets are closed early, never lost.
         _openBuckets = (int)Math.Min(1024, (_closeLag / _width) + 4);
+        _inverseLogGamma = new LatencySketch(_options.SketchRelativeAccuracy).InverseLogGamma;
     }
 
     /// <summary>The service graph built from the spans.</summary>
@@ -331,26 +333,27 @@ public sealed class SpanAggregator
             return;
         }
 
+        int key = LatencySketch.KeyOf(durationMs, _inverseLogGamma);
         service.Inbound ??= NewSeries(RedScope.Service, service, null, string.Empty, service.Name);
-        Add(service.Inbound, bucket, durationMs, error, traceId);
+        Add(service.Inbound, bucket, durationMs, key, error, traceId);
 
         if (!service.Operations.TryGetValue(operation ?? string.Empty, out var op))
         {
-            string key = operation ?? string.Empty;
+            string name = operation ?? string.Empty;
             if (service.Operations.Count >= _options.MaxOperationsPerService)
             {
                 service.OperationOverflowCount++;
-                key = OtherKey;
+                name = OtherKey;
             }
 
-            if (!service.Operations.TryGetValue(key, out op))
+            if (!service.Operations.TryGetValue(name, out op))
             {
-                op = NewSeries(RedScope.Operation, service, key, RedMetrics.OperationLabel + "=" + key, service.Name);
-                service.Operations.Add(key, op);
+                op = NewSeries(RedScope.Operation, service, name, RedMetrics.OperationLabel + "=" + name, service.Name);
+                service.Operations.Add(name, op);
             }
         }
 
-        Add(op, bucket, durationMs, error, traceId);
+        Add(op, bucket, durationMs, key, error, traceId);
 
         if (instance is not null)
         {
@@ -360,7 +363,7 @@ public sealed class SpanAggregator
                 service.Instances.Add(instance, inst);
             }
 
-            Add(inst, bucket, durationMs, error, traceId);
+            Add(inst, bucket, durationMs, key, error, traceId);
         }
     }
 
@@ -404,7 +407,10 @@ public sealed class SpanAggregator
         Add(series, bucket, durationMs, error, traceId);
     }
 
-    private void Add(RedSeries series, long bucket, double durationMs, bool error, UInt128 traceId)
+    private void Add(RedSeries series, long bucket, double durationMs, bool error, UInt128 traceId) =>
+        Add(series, bucket, durationMs, LatencySketch.KeyOf(durationMs, _inverseLogGamma), error, traceId);
+
+    private void Add(RedSeries series, long bucket, double durationMs, int sketchKey, bool error, UInt128 traceId)
     {
         var slot = series.SlotFor(bucket);
         if (slot.Start != bucket && slot.Start != RedBucket.Empty)
@@ -414,7 +420,7 @@ public sealed class SpanAggregator
             series.Close(slot, _earlyClosed);
         }
 
-        series.Add(slot, bucket, durationMs, error, traceId);
+        series.Add(slot, bucket, durationMs, sketchKey, error, traceId);
     }
 
     private RedSeries NewSeries(RedScope scope, ServiceState owner, string? scopeKey, string labels, string node, long edgeKey = 0)
