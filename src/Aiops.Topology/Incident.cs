@@ -74,6 +74,9 @@ public sealed record IncidentSignal
     /// <summary>Event time of the latest verdict for this series and detector (Unix ms).</summary>
     public long LastSeenMs { get; init; }
 
+    /// <summary>Number of verdicts merged into this signal (a persistent fault keeps firing; noise fires once).</summary>
+    public int Verdicts { get; init; } = 1;
+
     /// <summary>Highest anomaly score seen, in [0, 1].</summary>
     public double Score { get; init; }
 
@@ -154,10 +157,10 @@ public sealed record Incident
     /// <summary>The node whose symptom is the most upstream (what users notice).</summary>
     public string Symptom { get; init; } = string.Empty;
 
-    /// <summary>Graph nodes with anomalies in this incident, sorted.</summary>
+    /// <summary>Graph nodes with active anomalies in this incident (verdict within the signal TTL), sorted.</summary>
     public IReadOnlyList<string> Nodes { get; init; } = [];
 
-    /// <summary>The anomalies, one per series and detector.</summary>
+    /// <summary>The active anomalies, one per series and detector (verdict within the signal TTL).</summary>
     public IReadOnlyList<IncidentSignal> Signals { get; init; } = [];
 
     /// <summary>Ranked root-cause candidates, most likely first.</summary>

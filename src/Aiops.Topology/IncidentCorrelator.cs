@@ -15,6 +15,14 @@ public sealed class CorrelatorOptions
     /// </summary>
     public long CorrelationWindowMs { get; set; } = 10 * 60_000;
 
+    /// <summary>
+    /// A signal (series × detector) with no verdict for this long (ms) before the incident's latest
+    /// evidence is retired: it no longer attracts new anomalies nor takes part in the ranking.
+    /// 10 min. Without it, one long incident fed by sporadic noise would absorb every later fault
+    /// and rank that fault against hour-old noise.
+    /// </summary>
+    public long SignalTtlMs { get; set; } = 10 * 60_000;
+
     /// <summary>An anomaly joins an incident with a node at most this many hops away (either direction): 2.</summary>
     public int MaxHops { get; set; } = 2;
 
@@ -48,7 +56,7 @@ public sealed class CorrelatorOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
-        if (CorrelationWindowMs < 0 || QuietMs <= 0 || OpenDelayMs < 0 || IdBucketMs <= 0 || DedupRetentionMs <= 0)
+        if (CorrelationWindowMs < 0 || SignalTtlMs <= 0 || QuietMs <= 0 || OpenDelayMs < 0 || IdBucketMs <= 0 || DedupRetentionMs <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(CorrelationWindowMs), "Correlator windows must be positive (the window and open delay may be 0).");
         }
@@ -117,7 +125,7 @@ public sealed class IncidentCorrelator
             var result = new List<Incident>(_open.Count);
             foreach (var incident in _open)
             {
-                result.Add(incident.Snapshot(IncidentState.Open, null));
+                result.Add(incident.Snapshot(IncidentState.Open, null, _options.SignalTtlMs));
             }
 
             return result;
@@ -194,7 +202,7 @@ public sealed class IncidentCorrelator
                     incident.Opened = true;
                     incident.OpenedMs = now;
                     Rank(incident);
-                    events.Add(new IncidentEvent { Kind = IncidentEventKind.Open, TimestampMs = now, Incident = incident.Snapshot(IncidentState.Open, null) });
+                    events.Add(new IncidentEvent { Kind = IncidentEventKind.Open, TimestampMs = now, Incident = incident.Snapshot(IncidentState.Open, null, _options.SignalTtlMs) });
                 }
                 else if (quiet)
                 {
@@ -209,13 +217,13 @@ public sealed class IncidentCorrelator
                 Rank(incident);
                 if (!string.Equals(before, incident.Fingerprint, StringComparison.Ordinal))
                 {
-                    events.Add(new IncidentEvent { Kind = IncidentEventKind.Update, TimestampMs = now, Incident = incident.Snapshot(IncidentState.Open, null) });
+                    events.Add(new IncidentEvent { Kind = IncidentEventKind.Update, TimestampMs = now, Incident = incident.Snapshot(IncidentState.Open, null, _options.SignalTtlMs) });
                 }
             }
 
             if (quiet && incident.Opened)
             {
-                events.Add(new IncidentEvent { Kind = IncidentEventKind.Resolve, TimestampMs = now, Incident = incident.Snapshot(IncidentState.Resolved, now) });
+                events.Add(new IncidentEvent { Kind = IncidentEventKind.Resolve, TimestampMs = now, Incident = incident.Snapshot(IncidentState.Resolved, now, _options.SignalTtlMs) });
                 _open.RemoveAt(i--);
             }
         }
@@ -226,12 +234,12 @@ public sealed class IncidentCorrelator
 
     private void Rank(OpenIncident incident)
     {
-        var signals = incident.SignalList();
+        var signals = incident.SignalList(_options.SignalTtlMs);
         incident.RootCauses = RootCauseRanker.Rank(signals, _graph, _options.Rca, out string symptom);
         incident.Symptom = symptom;
         incident.Dirty = false;
         var fingerprint = new StringBuilder();
-        fingerprint.Append(incident.Nodes.Count).Append('|').Append(incident.Signals.Count);
+        fingerprint.Append(incident.ActiveNodes(_options.SignalTtlMs).Count).Append('|').Append(signals.Count);
         for (int r = 0; r < Math.Min(3, incident.RootCauses.Count); r++)
         {
             fingerprint.Append('|').Append(incident.RootCauses[r].Node);
@@ -251,7 +259,8 @@ public sealed class IncidentCorrelator
                 continue;
             }
 
-            if (incident.Nodes.Contains(node))
+            var active = incident.ActiveNodes(_options.SignalTtlMs);
+            if (active.Contains(node))
             {
                 return incident;
             }
@@ -259,7 +268,7 @@ public sealed class IncidentCorrelator
             // One breadth-first search per verdict (not one per incident node): the nodes within
             // MaxHops of this one, either direction, then a set intersection.
             neighbourhood ??= _graph.Neighbourhood(node, _options.MaxHops);
-            if (neighbourhood.Overlaps(incident.Nodes))
+            if (neighbourhood.Overlaps(active))
             {
                 return incident;
             }
@@ -339,7 +348,6 @@ public sealed class IncidentCorrelator
 
         public string Symptom { get; set; } = string.Empty;
 
-        public SortedSet<string> Nodes { get; } = new(StringComparer.Ordinal);
 
         public Dictionary<(SeriesKey Series, DetectorKind Detector), IncidentSignal> Signals { get; } = [];
 
@@ -351,7 +359,6 @@ public sealed class IncidentCorrelator
         {
             FirstEvidenceMs = Math.Min(FirstEvidenceMs, anomaly.TimestampMs);
             LastEvidenceMs = Math.Max(LastEvidenceMs, anomaly.TimestampMs);
-            Nodes.Add(node);
             Dirty = true;
             var key = (anomaly.Series, anomaly.Detector);
             if (Signals.TryGetValue(key, out var existing))
@@ -375,6 +382,7 @@ public sealed class IncidentCorrelator
                     Expected = stronger ? anomaly.Expected : existing.Expected,
                     Detail = stronger ? anomaly.Detail : existing.Detail,
                     ExemplarTraceIds = ids,
+                    Verdicts = existing.Verdicts + 1,
                 };
                 return;
             }
@@ -404,26 +412,51 @@ public sealed class IncidentCorrelator
                 Expected = anomaly.Expected,
                 Detail = anomaly.Detail,
                 ExemplarTraceIds = first,
+                Verdicts = 1,
             });
             SignalOrder.Add(key);
         }
 
-        public List<IncidentSignal> SignalList()
+        /// <summary>Signals with a verdict within <paramref name="ttlMs"/> of the latest evidence, in arrival order.</summary>
+        public List<IncidentSignal> SignalList(long ttlMs)
         {
+            long cutoff = LastEvidenceMs - ttlMs;
             var list = new List<IncidentSignal>(SignalOrder.Count);
             foreach (var key in SignalOrder)
             {
-                list.Add(Signals[key]);
+                var signal = Signals[key];
+                if (signal.LastSeenMs >= cutoff)
+                {
+                    list.Add(signal);
+                }
             }
 
             return list;
         }
 
-        public Incident Snapshot(IncidentState state, long? resolvedMs)
+        /// <summary>Nodes of the signals still active (see <see cref="SignalList(long)"/>).</summary>
+        public SortedSet<string> ActiveNodes(long ttlMs)
         {
+            long cutoff = LastEvidenceMs - ttlMs;
+            var nodes = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var signal in Signals.Values)
+            {
+                if (signal.LastSeenMs >= cutoff)
+                {
+                    nodes.Add(signal.Node);
+                }
+            }
+
+            return nodes;
+        }
+
+        public Incident Snapshot(IncidentState state, long? resolvedMs, long ttlMs)
+        {
+            var signals = SignalList(ttlMs);
+            var nodes = ActiveNodes(ttlMs);
             string title = RootCauses.Count > 0
-                ? string.Create(CultureInfo.InvariantCulture, $"{Symptom} degraded ({Nodes.Count} nodes, {Signals.Count} signals); likely cause {RootCauses[0].Node}: {RootCauses[0].Remediation}")
-                : string.Create(CultureInfo.InvariantCulture, $"{Nodes.Count} nodes, {Signals.Count} signals");
+                ? string.Create(CultureInfo.InvariantCulture, $"{Symptom} degraded ({nodes.Count} nodes, {signals.Count} signals); likely cause {RootCauses[0].Node}: {RootCauses[0].Remediation}")
+                : string.Create(CultureInfo.InvariantCulture, $"{nodes.Count} nodes, {signals.Count} signals");
             return new Incident
             {
                 Id = Id,
@@ -434,8 +467,8 @@ public sealed class IncidentCorrelator
                 OpenedMs = OpenedMs,
                 ResolvedMs = resolvedMs,
                 Symptom = Symptom,
-                Nodes = [.. Nodes],
-                Signals = SignalList(),
+                Nodes = [.. nodes],
+                Signals = signals,
                 RootCauses = RootCauses,
             };
         }

@@ -52,8 +52,8 @@ public sealed class RcaOptions
 /// <para>The anomalous subgraph is the incident's nodes with the graph's edges between them. Each
 /// node v gets four scores in [0, 1]:</para>
 /// <list type="bullet">
-/// <item><b>severity</b> s(v): the highest score of its cause-like signals; a throughput fall is an
-/// effect of upstream trouble, so a node with only that counts at 0.3 of its score.</item>
+/// <item><b>severity</b> s(v): noisy-or 1 − Π(1 − score/2) over its cause-like signals; a
+/// throughput fall is an effect of upstream trouble, so a node with only that counts at 0.3.</item>
 /// <item><b>onset</b>: exp(−(since(v) − since_min) / τ), causes start first.</item>
 /// <item><b>explanation</b>: ½·(1 − max over anomalous callees c that started no later of s(c))
 /// + ½·(share of v's callers that are anomalous and started no earlier than v, × 0.3 if v only
@@ -114,25 +114,30 @@ public static class RootCauseRanker
         {
             names[k] = node;
             index[node] = k;
-            double cause = 0;
-            double effect = 0;
+            // Noisy-or over the node's signals, each counted at half its score so one signal
+            // never saturates: 1 signal at 1.0 → 0.5, 2 → 0.75, 3 → 0.875. Several independent
+            // signals (latency, errors, a saturation) make a node more credibly anomalous than one
+            // stray verdict.
+            double causeMiss = 1;
+            double effectMiss = 1;
             long first = long.MaxValue;
             foreach (var s in list)
             {
                 double score = Math.Clamp(s.Score, 0, 1);
                 if (s.Kind == MetricKind.Throughput && s.Direction == Direction.Down)
                 {
-                    effect = Math.Max(effect, score);
+                    effectMiss *= 1 - (0.5 * score);
                 }
                 else
                 {
-                    cause = Math.Max(cause, score);
+                    causeMiss *= 1 - (0.5 * score);
                 }
 
                 first = Math.Min(first, s.SinceMs);
             }
 
-            severity[k] = Math.Max(cause, 0.3 * effect);
+            double cause = 1 - causeMiss;
+            severity[k] = Math.Max(cause, 0.3 * (1 - effectMiss));
             causeLike[k] = cause > 0;
             since[k] = first;
             k++;
