@@ -38,6 +38,14 @@ public sealed class CorrelatorOptions
     /// <summary>Distinct signals (series × detector) needed before an incident opens: 1.</summary>
     public int MinSignalsToOpen { get; set; } = 1;
 
+    /// <summary>
+    /// Distinct verdict timestamps (detector points, i.e. buckets) the incident's evidence must span
+    /// before it opens: 2. One failed request at low traffic lights up the service, operation,
+    /// instance and edge error series of a single bucket at once; a real fault keeps firing in the
+    /// next bucket. Costs one bucket of time to first incident.
+    /// </summary>
+    public int MinEvidenceTimestamps { get; set; } = 2;
+
     /// <summary>Anomalies scoring below this are ignored: 0 (take all verdicts).</summary>
     public double MinScore { get; set; }
 
@@ -61,7 +69,7 @@ public sealed class CorrelatorOptions
             throw new ArgumentOutOfRangeException(nameof(CorrelationWindowMs), "Correlator windows must be positive (the window and open delay may be 0).");
         }
 
-        if (MaxHops < 0 || MinSignalsToOpen < 1)
+        if (MaxHops < 0 || MinSignalsToOpen < 1 || MinEvidenceTimestamps < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxHops), "MaxHops must be ≥ 0 and MinSignalsToOpen ≥ 1.");
         }
@@ -197,7 +205,7 @@ public sealed class IncidentCorrelator
             if (!incident.Opened)
             {
                 bool due = now - incident.FirstEvidenceMs >= _options.OpenDelayMs || quiet;
-                if (due && incident.Signals.Count >= _options.MinSignalsToOpen)
+                if (due && incident.Signals.Count >= _options.MinSignalsToOpen && incident.EvidenceTimestamps.Count >= _options.MinEvidenceTimestamps)
                 {
                     incident.Opened = true;
                     incident.OpenedMs = now;
@@ -206,7 +214,9 @@ public sealed class IncidentCorrelator
                 }
                 else if (quiet)
                 {
-                    // Never reached the evidence needed to open: drop it silently (nothing was announced).
+                    // Never reached the evidence needed to open: drop it silently (nothing was
+                    // announced), and free its id for a later, better-supported incident.
+                    _knownIds.Remove(incident.Id);
                     _open.RemoveAt(i--);
                     continue;
                 }
@@ -259,7 +269,8 @@ public sealed class IncidentCorrelator
                 continue;
             }
 
-            var active = incident.ActiveNodes(_options.SignalTtlMs);
+            // Active relative to this verdict's time: a signal silent for the TTL attracts nothing.
+            var active = incident.ActiveNodesAt(timestampMs - _options.SignalTtlMs);
             if (active.Contains(node))
             {
                 return incident;
@@ -353,12 +364,20 @@ public sealed class IncidentCorrelator
 
         public List<(SeriesKey Series, DetectorKind Detector)> SignalOrder { get; } = [];
 
+        /// <summary>Distinct verdict timestamps seen, up to the few the open gate needs.</summary>
+        public HashSet<long> EvidenceTimestamps { get; } = [];
+
         public IReadOnlyList<RootCauseCandidate> RootCauses { get; set; } = [];
 
         public void Add(string node, Anomaly anomaly, IReadOnlyList<string> exemplars)
         {
             FirstEvidenceMs = Math.Min(FirstEvidenceMs, anomaly.TimestampMs);
             LastEvidenceMs = Math.Max(LastEvidenceMs, anomaly.TimestampMs);
+            if (EvidenceTimestamps.Count < 8)
+            {
+                EvidenceTimestamps.Add(anomaly.TimestampMs);
+            }
+
             Dirty = true;
             var key = (anomaly.Series, anomaly.Detector);
             if (Signals.TryGetValue(key, out var existing))
@@ -435,9 +454,11 @@ public sealed class IncidentCorrelator
         }
 
         /// <summary>Nodes of the signals still active (see <see cref="SignalList(long)"/>).</summary>
-        public SortedSet<string> ActiveNodes(long ttlMs)
+        public SortedSet<string> ActiveNodes(long ttlMs) => ActiveNodesAt(LastEvidenceMs - ttlMs);
+
+        /// <summary>Nodes of the signals with a verdict at or after <paramref name="cutoff"/>.</summary>
+        public SortedSet<string> ActiveNodesAt(long cutoff)
         {
-            long cutoff = LastEvidenceMs - ttlMs;
             var nodes = new SortedSet<string>(StringComparer.Ordinal);
             foreach (var signal in Signals.Values)
             {

@@ -17,6 +17,9 @@ public class IncidentCorrelatorTests
         return g;
     }
 
+    // Grouping tests below use one verdict per incident; the two-timestamp open gate is tested on its own.
+    private static CorrelatorOptions OneBucketOpens() => new() { MinEvidenceTimestamps = 1 };
+
     private static Anomaly[] PaymentOutage() =>
     [
         Make("payment", RedMetrics.LatencyP99, MetricKind.Latency, T, 0.8),
@@ -111,7 +114,7 @@ public class IncidentCorrelatorTests
     [Fact]
     public void UnconnectedAnomaliesAtTheSameTimeFormSeparateIncidents()
     {
-        var correlator = new IncidentCorrelator(Shop());
+        var correlator = new IncidentCorrelator(Shop(), OneBucketOpens());
         Anomaly[] anomalies =
         [
             Make("payment", RedMetrics.LatencyP99, MetricKind.Latency, T, 0.8),
@@ -127,7 +130,7 @@ public class IncidentCorrelatorTests
     public void AnomaliesMoreThanMaxHopsApartFormSeparateIncidents()
     {
         // frontend and db:postgresql are 3 hops apart; the default MaxHops is 2.
-        var correlator = new IncidentCorrelator(Shop());
+        var correlator = new IncidentCorrelator(Shop(), OneBucketOpens());
         Anomaly[] anomalies =
         [
             Make("frontend", RedMetrics.LatencyP99, MetricKind.Latency, T, 0.8),
@@ -140,7 +143,7 @@ public class IncidentCorrelatorTests
     [Fact]
     public void AnomaliesFarApartInTimeFormSeparateIncidents()
     {
-        var correlator = new IncidentCorrelator(Shop(), new CorrelatorOptions { QuietMs = 60 * 60_000 });
+        var correlator = new IncidentCorrelator(Shop(), new CorrelatorOptions { QuietMs = 60 * 60_000, MinEvidenceTimestamps = 1 });
         Anomaly[] anomalies =
         [
             Make("payment", RedMetrics.LatencyP99, MetricKind.Latency, T, 0.8),
@@ -173,7 +176,7 @@ public class IncidentCorrelatorTests
     {
         var lookup = new Func<SeriesKey, long, IReadOnlyList<string>>((series, ts) =>
             series.Service == "payment" && ts == T ? ["000000000000000000000000000000ff"] : []);
-        var correlator = new IncidentCorrelator(Shop(), null, lookup);
+        var correlator = new IncidentCorrelator(Shop(), OneBucketOpens(), lookup);
         correlator.Observe(Make("payment", RedMetrics.LatencyP99, MetricKind.Latency, T, 0.8));
         var open = Assert.Single(correlator.AdvanceTo(T + 60_000));
         Assert.Equal(["000000000000000000000000000000ff"], open.Incident.RootCauses[0].ExemplarTraceIds);
@@ -191,6 +194,58 @@ public class IncidentCorrelatorTests
         Assert.Equal(T + 30_000, signal.LastSeenMs);
         Assert.Equal(0.9, signal.Score);
         Assert.Equal(800, signal.Observed);
+    }
+
+    [Fact]
+    public void OneBucketOfVerdictsDoesNotOpenAnIncidentButASecondBucketDoes()
+    {
+        // Four series light up from one failed request in one bucket: not yet an incident.
+        var correlator = new IncidentCorrelator(Shop());
+        correlator.Observe(Make("payment", RedMetrics.Errors, MetricKind.ErrorRate, T, 1.0));
+        correlator.Observe(Make("payment", RedMetrics.Errors, MetricKind.ErrorRate, T, 1.0, labels: "instance=payment-1"));
+        correlator.Observe(Make("checkout", RedMetrics.Errors, MetricKind.ErrorRate, T, 1.0, labels: "callee=payment"));
+        Assert.Empty(correlator.AdvanceTo(T + 60_000));
+
+        correlator.Observe(Make("payment", RedMetrics.Errors, MetricKind.ErrorRate, T + 60_000, 1.0));
+        var open = Assert.Single(correlator.AdvanceTo(T + 60_000));
+        Assert.Equal(IncidentEventKind.Open, open.Kind);
+    }
+
+    [Fact]
+    public void ASingleBucketBlipIsDroppedWhenQuietAndItsIdFreed()
+    {
+        var correlator = new IncidentCorrelator(Shop(), new CorrelatorOptions { QuietMs = 5 * 60_000 });
+        var blip = Make("payment", RedMetrics.Errors, MetricKind.ErrorRate, T, 1.0);
+        correlator.Observe(blip);
+        Assert.Empty(correlator.AdvanceTo(T + (6 * 60_000)));
+        Assert.Equal(0, correlator.OpenCount);
+
+        // A later verdict of the same series, detector and minute may start an incident again.
+        correlator.Observe(blip with { TimestampMs = T + 30_000 });
+        correlator.Observe(blip with { TimestampMs = T + 90_000 });
+        Assert.Single(correlator.AdvanceTo(T + (7 * 60_000)), e => e.Kind == IncidentEventKind.Open);
+    }
+
+    [Fact]
+    public void SignalsQuietForTheTtlLeaveTheRankingAndNoLongerAttractAnomalies()
+    {
+        var correlator = new IncidentCorrelator(Shop(), new CorrelatorOptions { SignalTtlMs = 5 * 60_000, QuietMs = 60 * 60_000 });
+        // frontend fires at T and T + 1 min, then falls silent; payment fires from T + 8 min on.
+        correlator.Observe(Make("frontend", RedMetrics.LatencyP99, MetricKind.Latency, T, 0.9));
+        correlator.Observe(Make("frontend", RedMetrics.LatencyP99, MetricKind.Latency, T + 60_000, 0.9));
+        Assert.Single(correlator.AdvanceTo(T + 60_000));
+        correlator.Observe(Make("checkout", RedMetrics.LatencyP99, MetricKind.Latency, T + 480_000, 0.9));
+        correlator.Observe(Make("checkout", RedMetrics.LatencyP99, MetricKind.Latency, T + 540_000, 0.9));
+
+        // checkout is 1 hop from frontend, but frontend's signal retired at T + 1 min + 5 min:
+        // checkout starts a second incident, and the first one ranks only what is still active.
+        var events = correlator.AdvanceTo(T + 600_000);
+        var open = Assert.Single(events, e => e.Kind == IncidentEventKind.Open);
+        Assert.Equal(["checkout"], open.Incident.Nodes);
+        Assert.Equal(2, correlator.OpenCount);
+        var first = correlator.OpenIncidents.Single(i => i.Id != open.Incident.Id);
+        Assert.Equal(["frontend"], first.Nodes);
+        Assert.Equal(2, first.Signals[0].Verdicts);
     }
 
     [Fact]
