@@ -22,7 +22,8 @@ public sealed class RemediationOptions
 /// <summary>
 /// Turns a root-cause candidate's evidence into a remediation hint. The rules, first match wins:
 /// an error burst right after a version change → roll back; anomalies on exactly one of several
-/// replicas (or a replica-drift verdict) → shift traffic away / restart it; a resource at its
+/// replicas, corroborated by two metrics or repeated verdicts (one stray verdict on a replica at
+/// low traffic is noise), or a replica-drift verdict → shift traffic away / restart it; a resource at its
 /// limit (or saturation together with more load) → scale out; slowness with CPU pressure below
 /// the limit and no extra load (each request got costlier) → capture a CPU profile; any other
 /// saturation rise → scale out; otherwise investigate.
@@ -49,6 +50,8 @@ public static class RemediationAdvisor
         string? saturatedMetric = null;
         double saturatedValue = 0;
         var instances = new SortedSet<string>(StringComparer.Ordinal);
+        var instanceMetrics = new HashSet<string>(StringComparer.Ordinal);
+        int instanceEvidence = 0;
         foreach (var s in signals)
         {
             since = Math.Min(since, s.SinceMs);
@@ -93,6 +96,13 @@ public static class RemediationAdvisor
             if (RedMetrics.LabelValue(s.Labels, RedMetrics.InstanceLabel) is { } instance)
             {
                 instances.Add(instance);
+                // Corroboration: each distinct metric of the replica counts once, repeats add.
+                if (instanceMetrics.Add(s.Metric))
+                {
+                    instanceEvidence++;
+                }
+
+                instanceEvidence += Math.Max(0, s.Verdicts - 1);
             }
         }
 
@@ -105,7 +115,7 @@ public static class RemediationAdvisor
         }
 
         int knownInstances = info?.Instances.Count ?? 0;
-        if (instances.Count == 1 && (knownInstances >= 2 || replicaDrift))
+        if (instances.Count == 1 && ((knownInstances >= 2 && instanceEvidence >= 2) || replicaDrift))
         {
             string instance = instances.Min!;
             string text = string.Create(CultureInfo.InvariantCulture,

@@ -43,9 +43,24 @@ public class RemediationAdvisorTests
     [Fact]
     public void OneDeviatingReplicaSuggestsShiftingTrafficAwayFromIt()
     {
-        var (kind, hint) = RemediationAdvisor.Advise("cart", [Signal("cart", MetricKind.Latency, 0.9, T, labels: "instance=cart-2")], CartWithReplicas());
+        // Latency and errors of cart-2 only: two metrics corroborate the replica.
+        var (kind, hint) = RemediationAdvisor.Advise("cart",
+            [
+                Signal("cart", MetricKind.Latency, 0.9, T, labels: "instance=cart-2"),
+                Signal("cart", MetricKind.ErrorRate, 0.9, T, metric: "errors.ratio", labels: "instance=cart-2"),
+            ],
+            CartWithReplicas());
         Assert.Equal(RemediationKind.ShiftTrafficOrRestart, kind);
         Assert.Contains("cart-2", hint, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASingleStrayVerdictOnOneReplicaIsNotEnoughToBlameIt()
+    {
+        var single = Signal("cart", MetricKind.ErrorRate, 0.9, T, metric: "errors.ratio", labels: "instance=cart-2");
+        Assert.Equal(RemediationKind.Investigate, RemediationAdvisor.Advise("cart", [single], CartWithReplicas()).Kind);
+        // The same signal firing three times is corroborated.
+        Assert.Equal(RemediationKind.ShiftTrafficOrRestart, RemediationAdvisor.Advise("cart", [single with { Verdicts = 3 }], CartWithReplicas()).Kind);
     }
 
     [Fact]
