@@ -1,3 +1,15 @@
+// BenchmarkDotNet v0.15.8, Debian 12, AMD EPYC 2.10GHz, 2 cores shared with five other builds
+// (load average ≈ 24 during the run, so the error columns are wide), .NET 10.0.12 X64 RyuJIT.
+// `dotnet run -c Release --project tests/Aiops.Benchmarks -- --filter '*Topology*' --job short --inProcess`
+// (in-process: the machine was too loaded for BenchmarkDotNet's 2-min boilerplate build timeout).
+//
+// | Method | Mean       | Error      | StdDev    | Ratio | Allocated |
+// |------- |-----------:|-----------:|----------:|------:|----------:|
+// | Naive  | 1,230.7 ns | 2,654.8 ns | 145.52 ns |  1.01 |     183 B |
+// | Fast   |   418.8 ns |   806.4 ns |  44.20 ns |  0.34 |         - |
+//
+// Per span: 419 ns ≈ 2.4 M spans/s on one core, 0 B allocated in steady state.
+
 using Aiops.Core;
 using Aiops.Topology;
 using BenchmarkDotNet.Attributes;
@@ -12,7 +24,7 @@ namespace Aiops.Benchmarks.Topology;
 /// <remarks>
 /// Each invocation replays 20 s of shop traffic (11 spans per trace, 5,000 traces/s) shifted
 /// forward in event time, so buckets keep closing and pairs keep forming as in production;
-/// <c>AdvanceTo</c> runs every 1,000 spans. Results: see the report of the topology branch.
+/// <c>AdvanceTo</c> runs every 1,000 spans. Results in the header above.
 /// </remarks>
 [MemoryDiagnoser]
 public class SpanAggregationBenchmarks
