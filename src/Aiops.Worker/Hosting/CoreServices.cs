@@ -1,3 +1,5 @@
+using Aiops.Pipeline;
+using Aiops.Worker.Processing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Aiops.Worker.Hosting;
@@ -8,5 +10,7 @@ internal static class CoreServices
     public static void Register(IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton(static _ => new EventTimePipeline());
+        services.AddSingleton<ITelemetryProcessor, PipelineProcessor>();
     }
 }

@@ -63,11 +63,11 @@ internal static class WorkerHost
     public static void AddWorker(IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<KafkaOptions>().Bind(configuration.GetSection(KafkaOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<KafkaOptions>, KafkaOptionsValidator>();
+        services.AddSingleton<IValidateOptions<KafkaOptions>>(new SectionValidator<KafkaOptions>(new KafkaOptionsValidator(), KafkaOptions.Section));
         services.AddOptions<CheckpointOptions>().Bind(configuration.GetSection(CheckpointOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<CheckpointOptions>, CheckpointOptionsValidator>();
+        services.AddSingleton<IValidateOptions<CheckpointOptions>>(new SectionValidator<CheckpointOptions>(new CheckpointOptionsValidator(), CheckpointOptions.Section));
         services.AddOptions<MetricsEndpointOptions>().Bind(configuration.GetSection(MetricsEndpointOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<MetricsEndpointOptions>, MetricsEndpointOptionsValidator>();
+        services.AddSingleton<IValidateOptions<MetricsEndpointOptions>>(new SectionValidator<MetricsEndpointOptions>(new MetricsEndpointOptionsValidator(), MetricsEndpointOptions.Section));
         services.Configure<HostOptions>(o =>
         {
             // Long enough for a batch to finish, its incidents to flush and the offsets to commit.

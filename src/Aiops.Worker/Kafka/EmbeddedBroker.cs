@@ -1,5 +1,4 @@
 using Confluent.Kafka;
-using Confluent.Kafka.Admin;
 
 namespace Aiops.Worker.Kafka;
 
@@ -61,26 +60,27 @@ public sealed class EmbeddedBroker : IDisposable
     }
 
     /// <summary>
-    /// Creates topics with the given partition counts (the mock cluster would otherwise auto-create
-    /// them on first use with its default count). Existing topics are left as they are.
+    /// Creates topics with the given partition counts directly on the mock cluster (its admin API
+    /// has no controller, so <c>CreateTopics</c> requests time out); otherwise a topic is
+    /// auto-created on first produce with the mock's default partition count. Creating an existing
+    /// topic again is an error librdkafka reports, which is ignored here.
     /// </summary>
-    public async Task CreateTopicsAsync(IEnumerable<(string Name, int Partitions)> topics)
+    public Task CreateTopicsAsync(IEnumerable<(string Name, int Partitions)> topics)
     {
         ArgumentNullException.ThrowIfNull(topics);
-        var specs = topics.Select(t => new TopicSpecification
+        foreach (var (name, partitions) in topics)
         {
-            Name = t.Name,
-            NumPartitions = t.Partitions,
-            ReplicationFactor = (short)Math.Min(3, BrokerCount),
-        }).ToList();
-        try
-        {
-            await _host.CreateTopicsAsync(specs).ConfigureAwait(false);
+            try
+            {
+                MockClusterNative.CreateTopic(_host, name, partitions, Math.Min(3, BrokerCount));
+            }
+            catch (KafkaException ex) when (ex.Error.Code == ErrorCode.TopicAlreadyExists)
+            {
+                // Already there.
+            }
         }
-        catch (CreateTopicsException ex) when (ex.Results.All(static r => r.Error.Code is ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
-        {
-            // Already there: nothing to do.
-        }
+
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc/>

@@ -16,8 +16,8 @@ public sealed class CheckpointOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>Directory of the state files; <c>models/state/</c> is git-ignored.</summary>
-    [Required(ErrorMessage = "Checkpoint:Directory is required.")]
-    [MinLength(1, ErrorMessage = "Checkpoint:Directory must not be empty.")]
+    [Required]
+    [MinLength(1)]
     public string Directory { get; set; } = "models/state";
 
     /// <summary>
@@ -25,7 +25,7 @@ public sealed class CheckpointOptions
     /// a commit, and the commit waits for it, so 10 s bounds the checkpoint cost to a few percent
     /// of a busy worker while a crash loses at most 10 s of learning (re-read from Kafka anyway).
     /// </summary>
-    [Range(0, 3_600_000, ErrorMessage = "Checkpoint:IntervalMs must be between {1} and {2}.")]
+    [Range(0, 3_600_000)]
     public int IntervalMs { get; set; } = 10_000;
 }
 

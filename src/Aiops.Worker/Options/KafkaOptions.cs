@@ -18,39 +18,39 @@ public sealed class KafkaOptions
     /// Comma-separated <c>host:port</c> list, or <c>embedded</c> to start the in-process
     /// librdkafka mock cluster (what <c>aiops demo</c> and the integration tests use).
     /// </summary>
-    [Required(ErrorMessage = "Kafka:BootstrapServers is required (host:port list, or 'embedded').")]
-    [MinLength(1, ErrorMessage = "Kafka:BootstrapServers must not be empty.")]
+    [Required]
+    [MinLength(1)]
     public string BootstrapServers { get; set; } = "localhost:9092";
 
     /// <summary>Consumer group id; instances with the same id split the partitions.</summary>
-    [Required(ErrorMessage = "Kafka:GroupId is required.")]
-    [MinLength(1, ErrorMessage = "Kafka:GroupId must not be empty.")]
+    [Required]
+    [MinLength(1)]
     public string GroupId { get; set; } = "aiops-worker";
 
     /// <summary>Topic with OTLP metrics (the Collector exporter's default name).</summary>
-    [Required(ErrorMessage = "Kafka:MetricsTopic is required.")]
+    [Required]
     public string MetricsTopic { get; set; } = "otlp_metrics";
 
     /// <summary>Encoding of <see cref="MetricsTopic"/>.</summary>
-    [EnumDataType(typeof(TopicEncoding), ErrorMessage = "Kafka:MetricsEncoding must be OtlpProtobuf, OtlpJson or JsonLines.")]
+    [EnumDataType(typeof(TopicEncoding))]
     public TopicEncoding MetricsEncoding { get; set; } = TopicEncoding.OtlpProtobuf;
 
     /// <summary>Topic with OTLP spans (the Collector exporter's default name).</summary>
-    [Required(ErrorMessage = "Kafka:SpansTopic is required.")]
+    [Required]
     public string SpansTopic { get; set; } = "otlp_spans";
 
     /// <summary>Encoding of <see cref="SpansTopic"/>.</summary>
-    [EnumDataType(typeof(TopicEncoding), ErrorMessage = "Kafka:SpansEncoding must be OtlpProtobuf, OtlpJson or JsonLines.")]
+    [EnumDataType(typeof(TopicEncoding))]
     public TopicEncoding SpansEncoding { get; set; } = TopicEncoding.OtlpProtobuf;
 
     /// <summary>Topic the incident events (JSON, keyed by incident id) are produced to.</summary>
-    [Required(ErrorMessage = "Kafka:IncidentsTopic is required.")]
-    [MinLength(1, ErrorMessage = "Kafka:IncidentsTopic must not be empty.")]
+    [Required]
+    [MinLength(1)]
     public string IncidentsTopic { get; set; } = "aiops.incidents";
 
     /// <summary>Topic undecodable records are copied to, with the reason in headers.</summary>
-    [Required(ErrorMessage = "Kafka:DeadLetterTopic is required.")]
-    [MinLength(1, ErrorMessage = "Kafka:DeadLetterTopic must not be empty.")]
+    [Required]
+    [MinLength(1)]
     public string DeadLetterTopic { get; set; } = "aiops.deadletter";
 
     /// <summary>
@@ -58,23 +58,23 @@ public sealed class KafkaOptions
     /// commit (and one checkpoint) per ~250,000 points, well under a second of work at the
     /// 300,000 points/s target, so a crash replays at most about a second.
     /// </summary>
-    [Range(1, 1_000_000, ErrorMessage = "Kafka:MaxBatchRecords must be between {1} and {2}.")]
+    [Range(1, 1_000_000)]
     public int MaxBatchRecords { get; set; } = 5_000;
 
     /// <summary>Longest wall-clock time between two commits, milliseconds.</summary>
-    [Range(10, 600_000, ErrorMessage = "Kafka:CommitIntervalMs must be between {1} and {2}.")]
+    [Range(10, 600_000)]
     public int CommitIntervalMs { get; set; } = 1_000;
 
     /// <summary>How long one poll waits for a record, milliseconds.</summary>
-    [Range(1, 10_000, ErrorMessage = "Kafka:PollTimeoutMs must be between {1} and {2}.")]
+    [Range(1, 10_000)]
     public int PollTimeoutMs { get; set; } = 100;
 
     /// <summary>Where a group without committed offsets starts: <c>earliest</c> or <c>latest</c>.</summary>
-    [RegularExpression("^(earliest|latest)$", ErrorMessage = "Kafka:AutoOffsetReset must be 'earliest' or 'latest'.")]
+    [RegularExpression("^(earliest|latest)$")]
     public string AutoOffsetReset { get; set; } = "earliest";
 
     /// <summary>How long a flush of produced incidents may take before the worker gives up, milliseconds.</summary>
-    [Range(100, 600_000, ErrorMessage = "Kafka:FlushTimeoutMs must be between {1} and {2}.")]
+    [Range(100, 600_000)]
     public int FlushTimeoutMs { get; set; } = 30_000;
 
     /// <summary>Extra librdkafka properties given to every client (e.g. <c>security.protocol</c>).</summary>

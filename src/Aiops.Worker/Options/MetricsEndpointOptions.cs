@@ -13,12 +13,12 @@ public sealed class MetricsEndpointOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>Address to listen on; loopback by default so nothing is exposed by accident.</summary>
-    [Required(ErrorMessage = "Metrics:Host is required.")]
-    [MinLength(1, ErrorMessage = "Metrics:Host must not be empty.")]
+    [Required]
+    [MinLength(1)]
     public string Host { get; set; } = "127.0.0.1";
 
     /// <summary>TCP port; 9464 is the port OpenTelemetry's Prometheus exporter uses by default. 0 picks a free port.</summary>
-    [Range(0, 65_535, ErrorMessage = "Metrics:Port must be between {1} and {2}.")]
+    [Range(0, 65_535)]
     public int Port { get; set; } = 9464;
 }
 

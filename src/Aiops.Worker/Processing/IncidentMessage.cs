@@ -70,9 +70,25 @@ public sealed record RootCauseMessage
     [JsonPropertyName("score")]
     public required double Score { get; init; }
 
-    /// <summary>Human-readable evidence sentences.</summary>
+    /// <summary>Event time (Unix ms) of the earliest anomaly on this node.</summary>
+    [JsonPropertyName("onsetMs")]
+    public long OnsetMs { get; init; }
+
+    /// <summary>Human-readable evidence sentences, one per supporting anomaly.</summary>
     [JsonPropertyName("evidence")]
     public IReadOnlyList<string> Evidence { get; init; } = [];
+
+    /// <summary>Call path from the loudest symptom down to this node (symptom first).</summary>
+    [JsonPropertyName("path")]
+    public IReadOnlyList<string> Path { get; init; } = [];
+
+    /// <summary>Trace ids (lower-case hex) illustrating the problem on this node.</summary>
+    [JsonPropertyName("exemplarTraceIds")]
+    public IReadOnlyList<string> ExemplarTraceIds { get; init; } = [];
+
+    /// <summary>Remediation hint for this candidate, if any.</summary>
+    [JsonPropertyName("hint")]
+    public string? Hint { get; init; }
 }
 
 /// <summary>One anomaly verdict inside an incident, with its evidence.</summary>
@@ -121,6 +137,14 @@ public sealed record AnomalyMessage
     /// <summary>Score in [0, 1].</summary>
     [JsonPropertyName("score")]
     public required double Score { get; init; }
+
+    /// <summary><c>up</c>, <c>down</c> or <c>none</c>.</summary>
+    [JsonPropertyName("direction")]
+    public string Direction { get; init; } = "none";
+
+    /// <summary>Detector-specific detail sentence, if any.</summary>
+    [JsonPropertyName("detail")]
+    public string? Detail { get; init; }
 }
 
 /// <summary>Serialisation of <see cref="IncidentMessage"/> with source-generated metadata (no reflection per message).</summary>
