@@ -6,7 +6,7 @@ namespace Aiops.Simulation;
 /// <param name="Id">Identifier written to the ground truth (e.g. <c>f1</c>).</param>
 /// <param name="Kind">The fault kind.</param>
 /// <param name="Target">
-/// The root-cause node: a service name, or <c>postgres</c> for <see cref="FaultKind.SlowDatabase"/>.
+/// The root-cause node: a service name, or <c>db:postgresql</c> (the database's graph node) for <see cref="FaultKind.SlowDatabase"/>.
 /// For <see cref="FaultKind.EdgeLatency"/> the callee of the delayed edge.
 /// </param>
 /// <param name="StartMs">Fault start, Unix ms.</param>

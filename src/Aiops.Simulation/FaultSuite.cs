@@ -69,7 +69,7 @@ public static class FaultSuite
                     fault = new FaultSpec(id, kind, Callees[random.Next(Callees.Length)], faultStart, faultEnd, Intensity: intensity);
                     break;
                 case FaultKind.SlowDatabase:
-                    fault = new FaultSpec(id, kind, ShopTopology.Database, faultStart, faultEnd, Intensity: intensity);
+                    fault = new FaultSpec(id, kind, ShopTopology.DatabaseNode, faultStart, faultEnd, Intensity: intensity);
                     break;
                 case FaultKind.BadReplica:
                     var service = ShopTopology.Find(services[random.Next(services.Count)])!;

@@ -48,7 +48,7 @@ public sealed class ScenarioOptions
                 throw new ArgumentException($"Fault '{fault.Id}' ends before it starts.", nameof(Faults));
             }
 
-            var isDatabase = string.Equals(fault.Target, ShopTopology.Database, StringComparison.Ordinal);
+            var isDatabase = string.Equals(fault.Target, ShopTopology.DatabaseNode, StringComparison.Ordinal);
             if (fault.Kind == FaultKind.SlowDatabase ? !isDatabase : ShopTopology.Find(fault.Target) is null)
             {
                 throw new ArgumentException($"Fault '{fault.Id}' ({FaultKinds.Name(fault.Kind)}) targets unknown node '{fault.Target}'.", nameof(Faults));

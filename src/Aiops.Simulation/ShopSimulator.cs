@@ -51,11 +51,11 @@ public sealed class ShopSimulator
     /// <summary>Instrumented service names of the simulated shop.</summary>
     public static IReadOnlyList<string> ServiceNames { get; } = ShopTopology.Services.Select(s => s.Name).ToArray();
 
-    /// <summary>The uninstrumented database node's name.</summary>
-    public static string DatabaseNode => ShopTopology.Database;
+    /// <summary>The graph node name of the uninstrumented database (<c>db:postgresql</c>), the root cause of a slow database.</summary>
+    public static string DatabaseNode => ShopTopology.DatabaseNode;
 
-    /// <summary>The uninstrumented queue node's name.</summary>
-    public static string QueueNode => ShopTopology.Queue;
+    /// <summary>The graph node name of the uninstrumented queue (<c>queue:kafka</c>).</summary>
+    public static string QueueNode => ShopTopology.QueueNode;
 
     /// <summary>The scenario being simulated.</summary>
     public ScenarioOptions Options => _options;

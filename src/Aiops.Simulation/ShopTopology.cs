@@ -56,11 +56,29 @@ internal sealed record EntryOperation(string Name, double Share, CallNode[] Call
 /// </summary>
 internal static class ShopTopology
 {
-    /// <summary>The uninstrumented database node.</summary>
+    /// <summary>Host name (<c>server.address</c>, <c>peer.service</c>) of the uninstrumented database.</summary>
     public const string Database = "postgres";
 
-    /// <summary>The uninstrumented queue node.</summary>
+    /// <summary>Host name of the uninstrumented queue.</summary>
     public const string Queue = "kafka";
+
+    /// <summary>
+    /// Graph node of the database as the service graph names an uninstrumented database from its
+    /// client spans: <c>db:</c> + <c>db.system</c> (topology's <c>RedMetrics.DatabasePrefix</c>).
+    /// Ground truth names this node, so rankings can be compared by name.
+    /// </summary>
+    public const string DatabaseNode = "db:postgresql";
+
+    /// <summary>Graph node of the queue: <c>queue:</c> + <c>messaging.system</c>.</summary>
+    public const string QueueNode = "queue:kafka";
+
+    /// <summary>The graph node name of a call's callee.</summary>
+    public static string NodeOf(CallNode call) => call.Kind switch
+    {
+        CallKind.Database => DatabaseNode,
+        CallKind.Publish => QueueNode,
+        _ => call.Callee,
+    };
 
     /// <summary>The entry service.</summary>
     public const string Frontend = "frontend";
@@ -174,14 +192,15 @@ internal static class ShopTopology
 
         static void Collect(string caller, CallNode call, List<(string, string)> into)
         {
-            if (!into.Contains((caller, call.Callee)))
+            var callee = NodeOf(call);
+            if (!into.Contains((caller, callee)))
             {
-                into.Add((caller, call.Callee));
+                into.Add((caller, callee));
             }
 
             foreach (var child in call.Children)
             {
-                Collect(call.Callee, child, into);
+                Collect(callee, child, into);
             }
         }
     }
@@ -200,7 +219,7 @@ internal static class ShopTopology
             {
                 // The queue decouples its consumer from the publisher: a slow consumer moves no caller.
                 if (string.Equals(callee, current, StringComparison.Ordinal)
-                    && !string.Equals(caller, Queue, StringComparison.Ordinal)
+                    && !string.Equals(caller, QueueNode, StringComparison.Ordinal)
                     && affected.Add(caller))
                 {
                     frontier.Enqueue(caller);

@@ -45,14 +45,14 @@ public sealed class GroundTruthTests
         var truth = new ShopSimulator(new ScenarioOptions
         {
             DurationMs = 600_000,
-            Faults = [new FaultSpec("f1", FaultKind.SlowDatabase, "postgres", start, start + 60_000)],
+            Faults = [new FaultSpec("f1", FaultKind.SlowDatabase, "db:postgresql", start, start + 60_000)],
         }).GroundTruth;
 
-        // From ShopTopology's call trees: postgres is called by product-catalog, cart and
-        // accounting; those by frontend, recommendation and checkout. Accounting is behind the
-        // queue, so it moves nobody upstream.
+        // From ShopTopology's call trees: the database (graph node db:postgresql) is called by
+        // product-catalog, cart and accounting; those by frontend, recommendation and checkout.
+        // Accounting is behind the queue, so it moves nobody upstream.
         Assert.Equal(
-            ["accounting", "cart", "checkout", "frontend", "postgres", "product-catalog", "recommendation"],
+            ["accounting", "cart", "checkout", "db:postgresql", "frontend", "product-catalog", "recommendation"],
             truth.Faults[0].Affected);
     }
 

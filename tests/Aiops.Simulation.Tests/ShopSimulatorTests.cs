@@ -123,7 +123,7 @@ public sealed class ShopSimulatorTests
     public void ASlowDatabaseRaisesDatabaseClientLatencyOnlyAfterTheFaultStarts()
     {
         var faultStart = Start + (30 * 60_000);
-        var fault = new FaultSpec("f1", FaultKind.SlowDatabase, "postgres", faultStart, faultStart + (20 * 60_000));
+        var fault = new FaultSpec("f1", FaultKind.SlowDatabase, "db:postgresql", faultStart, faultStart + (20 * 60_000));
         var spans = Records(Simulator(13, Hour, fault)).Where(r => r.IsSpan && r.Span.DbSystem == "postgresql").Select(r => r.Span).ToList();
 
         var before = Median(spans.Where(s => s.StartUnixNanos < faultStart * 1_000_000).Select(s => s.DurationMs));
@@ -139,7 +139,7 @@ public sealed class ShopSimulatorTests
     public void ASlowDatabaseSlowsItsCallersAlongTheCallPath()
     {
         var faultStart = Start + (30 * 60_000);
-        var fault = new FaultSpec("f1", FaultKind.SlowDatabase, "postgres", faultStart, faultStart + (30 * 60_000));
+        var fault = new FaultSpec("f1", FaultKind.SlowDatabase, "db:postgresql", faultStart, faultStart + (30 * 60_000));
         var spans = Records(Simulator(17, Hour, fault)).Where(r => r.IsSpan).Select(r => r.Span).ToList();
 
         double Ratio(string service) =>
