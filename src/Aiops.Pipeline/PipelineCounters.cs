@@ -5,11 +5,11 @@ namespace Aiops.Pipeline;
 /// the evaluation prints them per case.
 /// </summary>
 /// <param name="Spans">Spans accepted.</param>
-/// <param name="Points">Metric points fed to the detectors (resource points plus derived RED points).</param>
+/// <param name="Points">Metric points fed to the detectors (resource points plus selected RED points).</param>
 /// <param name="Series">Distinct series with detector state.</param>
 /// <param name="Anomalies">Anomaly verdicts raised by the detectors.</param>
 /// <param name="Incidents">Incidents opened.</param>
-/// <param name="Rejected">Records rejected as bad input (NaN/Inf values, end before start, empty names, too late).</param>
+/// <param name="Rejected">Records rejected as bad input (NaN/Inf values, end before start, empty names or ids, series over the cap).</param>
 public readonly record struct PipelineCounters(
     long Spans,
     long Points,
