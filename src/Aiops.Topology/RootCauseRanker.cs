@@ -56,8 +56,9 @@ public sealed class RcaOptions
 /// effect of upstream trouble, so a node with only that counts at 0.3 of its score.</item>
 /// <item><b>onset</b>: exp(−(since(v) − since_min) / τ), causes start first.</item>
 /// <item><b>explanation</b>: ½·(1 − max over anomalous callees c that started no later of s(c))
-/// + ½·(share of v's callers that are anomalous): an anomalous callee below an anomalous caller
-/// takes the blame, so it moves down the call chain.</item>
+/// + ½·(share of v's callers that are anomalous and started no earlier than v, × 0.3 if v only
+/// lost throughput): an anomalous
+/// callee below an anomalous caller takes the blame, so it moves down the call chain.</item>
 /// <item><b>walk</b>: the stationary visit share of a personalised random walk — MicroRCA (Wu,
 /// Tordsson, Elmroth, Kao, "MicroRCA: Root Cause Localization of Performance Issues in
 /// Microservices", NOMS 2020, §III-C: personalised PageRank over the anomalous subgraph with the
@@ -106,6 +107,7 @@ public static class RootCauseRanker
         var names = new string[n];
         var index = new Dictionary<string, int>(n, StringComparer.Ordinal);
         var severity = new double[n];
+        var causeLike = new bool[n];
         var since = new long[n];
         int k = 0;
         foreach (var (node, list) in byNode)
@@ -131,6 +133,7 @@ public static class RootCauseRanker
             }
 
             severity[k] = Math.Max(cause, 0.3 * effect);
+            causeLike[k] = cause > 0;
             since[k] = first;
             k++;
         }
@@ -185,7 +188,23 @@ public static class RootCauseRanker
                 explainedBelow = Math.Max(explainedBelow, severity[c] * compat);
             }
 
-            double explainsAbove = allCallers[i] == 0 ? 0 : (double)callers[i].Count / allCallers[i];
+            // Callers it can explain: anomalous and not started before it (within the slack).
+            int explained = 0;
+            foreach (int p in callers[i])
+            {
+                if (since[i] <= since[p] + options.OnsetSlackMs)
+                {
+                    explained++;
+                }
+            }
+
+            double explainsAbove = allCallers[i] == 0 ? 0 : (double)explained / allCallers[i];
+            if (!causeLike[i])
+            {
+                // Only a throughput fall: the node is downstream of the trouble, not its source.
+                explainsAbove *= 0.3;
+            }
+
             explanation[i] = (0.5 * (1 - explainedBelow)) + (0.5 * explainsAbove);
         }
 
