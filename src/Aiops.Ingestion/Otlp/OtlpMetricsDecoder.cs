@@ -19,7 +19,7 @@ namespace Aiops.Ingestion.Otlp;
 /// top-level frame stops the payload, keeping what was decoded before it.</para>
 /// Not thread-safe; one instance per consumer (it owns cumulative state per series).
 /// </summary>
-public sealed class OtlpMetricsDecoder
+public sealed partial class OtlpMetricsDecoder
 {
     private const string UnknownService = "unknown_service";
 

@@ -14,7 +14,7 @@ namespace Aiops.Ingestion.Otlp;
 /// only up to <see cref="MaxInternedValueBytes"/>, so unique values such as URLs do not churn the
 /// cache). Not thread-safe.
 /// </summary>
-public sealed class OtlpTraceDecoder
+public sealed partial class OtlpTraceDecoder
 {
     /// <summary>Attribute values longer than 64 bytes are mostly unique (URLs, statements): not interned.</summary>
     private const int MaxInternedValueBytes = 64;

@@ -1,0 +1,443 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Aiops.Core;
+
+namespace Aiops.Topology;
+
+/// <summary>Settings of <see cref="IncidentCorrelator"/>.</summary>
+public sealed class CorrelatorOptions
+{
+    /// <summary>
+    /// An anomaly joins an open incident whose evidence spans a time within this distance (ms):
+    /// 10 min, long enough for a fault to propagate through a few hops and for slow detectors
+    /// (trend, CUSUM) to fire.
+    /// </summary>
+    public long CorrelationWindowMs { get; set; } = 10 * 60_000;
+
+    /// <summary>An anomaly joins an incident with a node at most this many hops away (either direction): 2.</summary>
+    public int MaxHops { get; set; } = 2;
+
+    /// <summary>An incident resolves after its symptoms have been quiet this long (ms): 15 min.</summary>
+    public long QuietMs { get; set; } = 15 * 60_000;
+
+    /// <summary>
+    /// An incident opens this long (ms) after its first evidence, so the anomalies of the same
+    /// fault that land one bucket later are ranked together: 60 s.
+    /// </summary>
+    public long OpenDelayMs { get; set; } = 60_000;
+
+    /// <summary>Distinct signals (series × detector) needed before an incident opens: 1.</summary>
+    public int MinSignalsToOpen { get; set; } = 1;
+
+    /// <summary>Anomalies scoring below this are ignored: 0 (take all verdicts).</summary>
+    public double MinScore { get; set; }
+
+    /// <summary>
+    /// The first anomaly's timestamp is floored to this (ms) inside the incident id, so a
+    /// replay whose verdict lands a little earlier or later in the same minute gets the same id: 60 s.
+    /// </summary>
+    public long IdBucketMs { get; set; } = 60_000;
+
+    /// <summary>How long (ms) seen anomalies and resolved incident ids are remembered for dedup: 24 h.</summary>
+    public long DedupRetentionMs { get; set; } = 24 * 3_600_000;
+
+    /// <summary>Ranking settings.</summary>
+    public RcaOptions Rca { get; set; } = new();
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        if (CorrelationWindowMs < 0 || QuietMs <= 0 || OpenDelayMs < 0 || IdBucketMs <= 0 || DedupRetentionMs <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CorrelationWindowMs), "Correlator windows must be positive (the window and open delay may be 0).");
+        }
+
+        if (MaxHops < 0 || MinSignalsToOpen < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxHops), "MaxHops must be ≥ 0 and MinSignalsToOpen ≥ 1.");
+        }
+    }
+}
+
+/// <summary>
+/// Groups anomalies into incidents: an anomaly joins an open incident when it is close in time
+/// (<see cref="CorrelatorOptions.CorrelationWindowMs"/>) and its node is within
+/// <see cref="CorrelatorOptions.MaxHops"/> of one of the incident's nodes on the service graph;
+/// otherwise it starts a new one. An incident opens (after a short delay to gather the rest of the
+/// first burst), updates when its nodes, signals or ranking change, and resolves when quiet.
+/// </summary>
+/// <remarks>
+/// The incident id is a hash of the first anomaly's series, detector and timestamp floored to
+/// <see cref="CorrelatorOptions.IdBucketMs"/>: reprocessing the same data makes the same id, and
+/// a verdict seen twice (same series, detector and timestamp) is ignored, so at-least-once
+/// delivery never makes a second incident. Not thread-safe.
+/// </remarks>
+public sealed class IncidentCorrelator
+{
+    private readonly ServiceGraph _graph;
+    private readonly CorrelatorOptions _options;
+    private readonly Func<SeriesKey, long, IReadOnlyList<string>>? _exemplars;
+    private readonly List<OpenIncident> _open = [];
+    private readonly Dictionary<string, long> _knownIds = new(StringComparer.Ordinal);
+    private readonly HashSet<(SeriesKey Series, DetectorKind Detector, long TimestampMs)> _seen = [];
+    private readonly Queue<(SeriesKey Series, DetectorKind Detector, long TimestampMs)> _seenOrder = new();
+    private long _watermark = long.MinValue;
+
+    /// <summary>Creates a correlator over <paramref name="graph"/> (usually <see cref="SpanAggregator.Graph"/>).</summary>
+    /// <param name="graph">The service graph used for neighbourhoods and ranking.</param>
+    /// <param name="options">Settings; validated.</param>
+    /// <param name="exemplars">
+    /// Optional lookup of exemplar trace ids by series and time (e.g.
+    /// <see cref="SpanAggregator.GetExemplarTraceIds"/>) for anomalies that carry none.
+    /// </param>
+    public IncidentCorrelator(ServiceGraph graph, CorrelatorOptions? options = null, Func<SeriesKey, long, IReadOnlyList<string>>? exemplars = null)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        _graph = graph;
+        _options = options ?? new CorrelatorOptions();
+        _options.Validate();
+        _exemplars = exemplars;
+    }
+
+    /// <summary>Anomalies ignored because the same verdict was seen before.</summary>
+    public long DuplicateAnomalies { get; private set; }
+
+    /// <summary>Anomalies ignored because their score was below <see cref="CorrelatorOptions.MinScore"/>.</summary>
+    public long IgnoredAnomalies { get; private set; }
+
+    /// <summary>Incidents not yet resolved (including those waiting for their open delay).</summary>
+    public int OpenCount => _open.Count;
+
+    /// <summary>Snapshot of the incidents not yet resolved.</summary>
+    public IReadOnlyList<Incident> OpenIncidents
+    {
+        get
+        {
+            var result = new List<Incident>(_open.Count);
+            foreach (var incident in _open)
+            {
+                result.Add(incident.Snapshot(IncidentState.Open, null));
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>Takes one verdict. Events come out of <see cref="AdvanceTo(long)"/>.</summary>
+    public void Observe(Anomaly anomaly)
+    {
+        ArgumentNullException.ThrowIfNull(anomaly);
+        if (anomaly.Score < _options.MinScore)
+        {
+            IgnoredAnomalies++;
+            return;
+        }
+
+        var identity = (anomaly.Series, anomaly.Detector, anomaly.TimestampMs);
+        if (!_seen.Add(identity))
+        {
+            DuplicateAnomalies++;
+            return;
+        }
+
+        _seenOrder.Enqueue(identity);
+        string node = RedMetrics.NodeOf(anomaly.Series);
+        var target = FindIncident(node, anomaly.TimestampMs);
+        if (target is null)
+        {
+            string id = IncidentId(anomaly);
+            if (_knownIds.ContainsKey(id))
+            {
+                // The incident this verdict would start was already reported and resolved.
+                DuplicateAnomalies++;
+                return;
+            }
+
+            target = new OpenIncident(id, anomaly.TimestampMs);
+            _open.Add(target);
+            _knownIds[id] = anomaly.TimestampMs;
+        }
+
+        var exemplars = anomaly.ExemplarTraceIds;
+        if (exemplars.Count == 0 && _exemplars is not null)
+        {
+            exemplars = _exemplars(anomaly.Series, anomaly.TimestampMs);
+        }
+
+        target.Add(node, anomaly, exemplars);
+    }
+
+    /// <summary>
+    /// Moves event time to <paramref name="eventTimeMs"/> and returns the incident events due:
+    /// opens after the open delay, updates when the evidence changed the incident, resolves after
+    /// the quiet time.
+    /// </summary>
+    public IReadOnlyList<IncidentEvent> AdvanceTo(long eventTimeMs)
+    {
+        if (eventTimeMs > _watermark)
+        {
+            _watermark = eventTimeMs;
+        }
+
+        long now = _watermark;
+        var events = new List<IncidentEvent>();
+        for (int i = 0; i < _open.Count; i++)
+        {
+            var incident = _open[i];
+            bool quiet = now - incident.LastEvidenceMs >= _options.QuietMs;
+            if (!incident.Opened)
+            {
+                bool due = now - incident.FirstEvidenceMs >= _options.OpenDelayMs || quiet;
+                if (due && incident.Signals.Count >= _options.MinSignalsToOpen)
+                {
+                    incident.Opened = true;
+                    incident.OpenedMs = now;
+                    Rank(incident);
+                    events.Add(new IncidentEvent { Kind = IncidentEventKind.Open, TimestampMs = now, Incident = incident.Snapshot(IncidentState.Open, null) });
+                }
+                else if (quiet)
+                {
+                    // Never reached the evidence needed to open: drop it silently (nothing was announced).
+                    _open.RemoveAt(i--);
+                    continue;
+                }
+            }
+            else if (incident.Dirty)
+            {
+                string before = incident.Fingerprint;
+                Rank(incident);
+                if (!string.Equals(before, incident.Fingerprint, StringComparison.Ordinal))
+                {
+                    events.Add(new IncidentEvent { Kind = IncidentEventKind.Update, TimestampMs = now, Incident = incident.Snapshot(IncidentState.Open, null) });
+                }
+            }
+
+            if (quiet && incident.Opened)
+            {
+                events.Add(new IncidentEvent { Kind = IncidentEventKind.Resolve, TimestampMs = now, Incident = incident.Snapshot(IncidentState.Resolved, now) });
+                _open.RemoveAt(i--);
+            }
+        }
+
+        Forget(now - _options.DedupRetentionMs);
+        return events;
+    }
+
+    private void Rank(OpenIncident incident)
+    {
+        var signals = incident.SignalList();
+        incident.RootCauses = RootCauseRanker.Rank(signals, _graph, _options.Rca, out string symptom);
+        incident.Symptom = symptom;
+        incident.Dirty = false;
+        var fingerprint = new StringBuilder();
+        fingerprint.Append(incident.Nodes.Count).Append('|').Append(incident.Signals.Count);
+        for (int r = 0; r < Math.Min(3, incident.RootCauses.Count); r++)
+        {
+            fingerprint.Append('|').Append(incident.RootCauses[r].Node);
+        }
+
+        incident.Fingerprint = fingerprint.ToString();
+    }
+
+    private OpenIncident? FindIncident(string node, long timestampMs)
+    {
+        long window = _options.CorrelationWindowMs;
+        foreach (var incident in _open)
+        {
+            if (timestampMs < incident.FirstEvidenceMs - window || timestampMs > incident.LastEvidenceMs + window)
+            {
+                continue;
+            }
+
+            if (incident.Nodes.Contains(node))
+            {
+                return incident;
+            }
+
+            foreach (string other in incident.Nodes)
+            {
+                int hops = _graph.HopDistance(node, other, _options.MaxHops);
+                if (hops >= 0)
+                {
+                    return incident;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private void Forget(long cutoffMs)
+    {
+        while (_seenOrder.Count > 0 && _seenOrder.Peek().TimestampMs < cutoffMs)
+        {
+            _seen.Remove(_seenOrder.Dequeue());
+        }
+
+        if (_knownIds.Count > 0)
+        {
+            List<string>? old = null;
+            foreach (var (id, first) in _knownIds)
+            {
+                if (first < cutoffMs && !_open.Exists(o => string.Equals(o.Id, id, StringComparison.Ordinal)))
+                {
+                    (old ??= []).Add(id);
+                }
+            }
+
+            if (old is not null)
+            {
+                foreach (string id in old)
+                {
+                    _knownIds.Remove(id);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Deterministic id: "inc-" + the first 16 hex digits of SHA-256 over
+    /// "service|metric|labels|detector|floor(ts / IdBucketMs)".
+    /// </summary>
+    internal string IncidentId(Anomaly first)
+    {
+        long bucket = Math.DivRem(first.TimestampMs, _options.IdBucketMs, out long rem);
+        if (rem < 0)
+        {
+            bucket--;
+        }
+
+        string text = string.Create(CultureInfo.InvariantCulture,
+            $"{first.Series.Service}|{first.Series.Metric}|{first.Series.Labels}|{(int)first.Detector}|{bucket}");
+        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
+        return "inc-" + Convert.ToHexStringLower(hash, 0, 8);
+    }
+
+    private sealed class OpenIncident
+    {
+        public OpenIncident(string id, long firstEvidenceMs)
+        {
+            Id = id;
+            FirstEvidenceMs = firstEvidenceMs;
+            LastEvidenceMs = firstEvidenceMs;
+        }
+
+        public string Id { get; }
+
+        public long FirstEvidenceMs { get; private set; }
+
+        public long LastEvidenceMs { get; private set; }
+
+        public long OpenedMs { get; set; }
+
+        public bool Opened { get; set; }
+
+        public bool Dirty { get; set; }
+
+        public string Fingerprint { get; set; } = string.Empty;
+
+        public string Symptom { get; set; } = string.Empty;
+
+        public SortedSet<string> Nodes { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<(SeriesKey Series, DetectorKind Detector), IncidentSignal> Signals { get; } = [];
+
+        public List<(SeriesKey Series, DetectorKind Detector)> SignalOrder { get; } = [];
+
+        public IReadOnlyList<RootCauseCandidate> RootCauses { get; set; } = [];
+
+        public void Add(string node, Anomaly anomaly, IReadOnlyList<string> exemplars)
+        {
+            FirstEvidenceMs = Math.Min(FirstEvidenceMs, anomaly.TimestampMs);
+            LastEvidenceMs = Math.Max(LastEvidenceMs, anomaly.TimestampMs);
+            Nodes.Add(node);
+            Dirty = true;
+            var key = (anomaly.Series, anomaly.Detector);
+            if (Signals.TryGetValue(key, out var existing))
+            {
+                var ids = new List<string>(existing.ExemplarTraceIds);
+                foreach (string id in exemplars)
+                {
+                    if (ids.Count < 5 && !ids.Contains(id))
+                    {
+                        ids.Add(id);
+                    }
+                }
+
+                bool stronger = anomaly.Score > existing.Score;
+                Signals[key] = existing with
+                {
+                    SinceMs = Math.Min(existing.SinceMs, anomaly.SinceMs),
+                    LastSeenMs = Math.Max(existing.LastSeenMs, anomaly.TimestampMs),
+                    Score = stronger ? anomaly.Score : existing.Score,
+                    Observed = stronger ? anomaly.Observed : existing.Observed,
+                    Expected = stronger ? anomaly.Expected : existing.Expected,
+                    Detail = stronger ? anomaly.Detail : existing.Detail,
+                    ExemplarTraceIds = ids,
+                };
+                return;
+            }
+
+            var first = new List<string>();
+            foreach (string id in exemplars)
+            {
+                if (first.Count < 5 && !first.Contains(id))
+                {
+                    first.Add(id);
+                }
+            }
+
+            Signals.Add(key, new IncidentSignal
+            {
+                Node = node,
+                Service = anomaly.Series.Service,
+                Metric = anomaly.Series.Metric,
+                Labels = anomaly.Series.Labels,
+                Kind = anomaly.Kind,
+                Detector = anomaly.Detector,
+                Direction = anomaly.Direction,
+                SinceMs = Math.Min(anomaly.SinceMs, anomaly.TimestampMs),
+                LastSeenMs = anomaly.TimestampMs,
+                Score = anomaly.Score,
+                Observed = anomaly.Observed,
+                Expected = anomaly.Expected,
+                Detail = anomaly.Detail,
+                ExemplarTraceIds = first,
+            });
+            SignalOrder.Add(key);
+        }
+
+        public List<IncidentSignal> SignalList()
+        {
+            var list = new List<IncidentSignal>(SignalOrder.Count);
+            foreach (var key in SignalOrder)
+            {
+                list.Add(Signals[key]);
+            }
+
+            return list;
+        }
+
+        public Incident Snapshot(IncidentState state, long? resolvedMs)
+        {
+            string title = RootCauses.Count > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"{Symptom} degraded ({Nodes.Count} nodes, {Signals.Count} signals); likely cause {RootCauses[0].Node}: {RootCauses[0].Remediation}")
+                : string.Create(CultureInfo.InvariantCulture, $"{Nodes.Count} nodes, {Signals.Count} signals");
+            return new Incident
+            {
+                Id = Id,
+                State = state,
+                Title = title,
+                FirstEvidenceMs = FirstEvidenceMs,
+                LastEvidenceMs = LastEvidenceMs,
+                OpenedMs = OpenedMs,
+                ResolvedMs = resolvedMs,
+                Symptom = Symptom,
+                Nodes = [.. Nodes],
+                Signals = SignalList(),
+                RootCauses = RootCauses,
+            };
+        }
+    }
+}

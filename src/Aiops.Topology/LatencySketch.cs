@@ -1,0 +1,246 @@
+namespace Aiops.Topology;
+
+/// <summary>
+/// A mergeable quantile sketch with a relative-error guarantee, after Masson, Rim and Lee,
+/// "DDSketch: A Fast and Fully-Mergeable Quantile Sketch with Relative-Error Guarantees"
+/// (PVLDB 12(12), 2019). A positive value x goes to bucket <c>i = ceil(log_γ x)</c> with
+/// <c>γ = (1 + α) / (1 − α)</c> (their eq. 1 and §2.1); bucket i covers (γ^(i−1), γ^i] and is
+/// reported as <c>2γ^i / (γ + 1)</c>, which is within a relative error α of every value in it
+/// (their Proposition 3). Two sketches with the same α merge by adding bucket counts, so an
+/// edge's or a service's latency over many buckets is exact in the same bound.
+/// </summary>
+/// <remarks>
+/// With α = 1% (the default) and values clamped to [1 µs, 10⁷ ms] there are at most
+/// ln(10¹⁰) / ln(γ) ≈ 1,152 buckets; the dense store only spans the indices actually seen (a
+/// service's latencies usually cover two or three decades, ≈ 230–350 buckets, 1–1.4 KB), and
+/// <see cref="Clear"/> keeps the array, so a sketch reused for the next time bucket allocates
+/// nothing. Values at or below <see cref="MinValue"/> (including 0) are counted in a zero bucket
+/// and reported as 0.
+/// </remarks>
+internal sealed class LatencySketch
+{
+    /// <summary>Smallest value tracked with the relative guarantee (1 µs when values are in ms).</summary>
+    public const double MinValue = 1e-3;
+
+    /// <summary>Largest value tracked (10⁷ ms ≈ 2.8 h); larger values are clamped to it.</summary>
+    public const double MaxValue = 1e7;
+
+    private const int InitialBins = 64;
+
+    private readonly double _gamma;
+    private readonly double _inverseLogGamma;
+    private int[] _bins;
+    private int _offset;   // bucket index of _bins[0]
+    private int _minIndex; // smallest non-empty index (valid when _nonZeroCount > 0)
+    private int _maxIndex;
+    private long _nonZeroCount;
+    private long _zeroCount;
+    private double _sum;
+    private double _max;
+
+    /// <summary>Creates an empty sketch.</summary>
+    /// <param name="relativeAccuracy">α in (0, 1): the largest relative error of a reported quantile.</param>
+    public LatencySketch(double relativeAccuracy = 0.01)
+    {
+        if (!(relativeAccuracy > 0 && relativeAccuracy < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(relativeAccuracy), relativeAccuracy, "The relative accuracy must be in (0, 1).");
+        }
+
+        RelativeAccuracy = relativeAccuracy;
+        _gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy);
+        _inverseLogGamma = 1.0 / Math.Log(_gamma);
+        _bins = new int[InitialBins];
+    }
+
+    /// <summary>The relative accuracy α this sketch guarantees.</summary>
+    public double RelativeAccuracy { get; }
+
+    /// <summary>Number of values added.</summary>
+    public long Count => _nonZeroCount + _zeroCount;
+
+    /// <summary>Sum of the values added (after clamping), for a mean.</summary>
+    public double Sum => _sum;
+
+    /// <summary>Largest value added (after clamping); 0 when empty.</summary>
+    public double Max => _max;
+
+    /// <summary>Number of buckets currently allocated (for memory accounting).</summary>
+    public int AllocatedBins => _bins.Length;
+
+    /// <summary>Adds one value. Negative values and NaN count as zero.</summary>
+    public void Add(double value)
+    {
+        if (!(value > MinValue))
+        {
+            _zeroCount++;
+            return;
+        }
+
+        if (value > MaxValue)
+        {
+            value = MaxValue;
+        }
+
+        _sum += value;
+        if (value > _max)
+        {
+            _max = value;
+        }
+
+        int index = (int)Math.Ceiling(Math.Log(value) * _inverseLogGamma);
+        AddToIndex(index, 1);
+    }
+
+    /// <summary>Adds all values of <paramref name="other"/>, which must have the same α.</summary>
+    public void Merge(LatencySketch other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.RelativeAccuracy != RelativeAccuracy)
+        {
+            throw new ArgumentException("Only sketches with the same relative accuracy can be merged.", nameof(other));
+        }
+
+        _zeroCount += other._zeroCount;
+        _sum += other._sum;
+        if (other._max > _max)
+        {
+            _max = other._max;
+        }
+
+        if (other._nonZeroCount == 0)
+        {
+            return;
+        }
+
+        for (int i = other._minIndex; i <= other._maxIndex; i++)
+        {
+            int c = other._bins[i - other._offset];
+            if (c != 0)
+            {
+                AddToIndex(i, c);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The q-quantile: the value of rank ⌊q·(n − 1)⌋ in the sorted input (0-based), within
+    /// relative error α. Returns 0 for an empty sketch.
+    /// </summary>
+    public double Quantile(double q)
+    {
+        long n = Count;
+        if (n == 0)
+        {
+            return 0;
+        }
+
+        q = Math.Clamp(q, 0, 1);
+        long rank = (long)Math.Floor(q * (n - 1));
+        if (rank < _zeroCount)
+        {
+            return 0;
+        }
+
+        long cumulative = _zeroCount;
+        for (int i = _minIndex; i <= _maxIndex; i++)
+        {
+            cumulative += _bins[i - _offset];
+            if (cumulative > rank)
+            {
+                return 2 * Math.Pow(_gamma, i) / (_gamma + 1);
+            }
+        }
+
+        return 2 * Math.Pow(_gamma, _maxIndex) / (_gamma + 1);
+    }
+
+    /// <summary>
+    /// Number of values at or below <paramref name="threshold"/>, up to the bucket containing the
+    /// threshold (so within relative error α of the threshold); used for latency SLIs.
+    /// </summary>
+    public long CountAtOrBelow(double threshold)
+    {
+        if (!(threshold > MinValue))
+        {
+            return _zeroCount;
+        }
+
+        int limit = (int)Math.Ceiling(Math.Log(Math.Min(threshold, MaxValue)) * _inverseLogGamma);
+        long total = _zeroCount;
+        if (_nonZeroCount == 0)
+        {
+            return total;
+        }
+
+        int last = Math.Min(limit, _maxIndex);
+        for (int i = _minIndex; i <= last; i++)
+        {
+            total += _bins[i - _offset];
+        }
+
+        return total;
+    }
+
+    /// <summary>Empties the sketch, keeping its storage for reuse.</summary>
+    public void Clear()
+    {
+        if (_nonZeroCount > 0)
+        {
+            Array.Clear(_bins, _minIndex - _offset, _maxIndex - _minIndex + 1);
+        }
+
+        _nonZeroCount = 0;
+        _zeroCount = 0;
+        _sum = 0;
+        _max = 0;
+    }
+
+    private void AddToIndex(int index, int count)
+    {
+        if (_nonZeroCount == 0)
+        {
+            if (index < _offset || index >= _offset + _bins.Length)
+            {
+                // Re-centre the empty store on the first value so its neighbours fit without growing.
+                _offset = index - (_bins.Length / 2);
+            }
+
+            _minIndex = index;
+            _maxIndex = index;
+        }
+        else if (index < _offset || index >= _offset + _bins.Length)
+        {
+            Grow(index);
+        }
+
+        _bins[index - _offset] += count;
+        _nonZeroCount += count;
+        if (index < _minIndex)
+        {
+            _minIndex = index;
+        }
+        else if (index > _maxIndex)
+        {
+            _maxIndex = index;
+        }
+    }
+
+    private void Grow(int index)
+    {
+        int low = Math.Min(index, _minIndex);
+        int high = Math.Max(index, _maxIndex);
+        int needed = high - low + 1;
+        int size = _bins.Length;
+        while (size < needed + 16)
+        {
+            size *= 2;
+        }
+
+        var bins = new int[size];
+        int newOffset = low - ((size - needed) / 2);
+        Array.Copy(_bins, _minIndex - _offset, bins, _minIndex - newOffset, _maxIndex - _minIndex + 1);
+        _bins = bins;
+        _offset = newOffset;
+    }
+}

@@ -1,0 +1,289 @@
+using Aiops.Core;
+
+namespace Aiops.Topology;
+
+/// <summary>What a RED series aggregates.</summary>
+internal enum RedScope : byte
+{
+    Service,
+    Operation,
+    Instance,
+    Edge,
+}
+
+/// <summary>One open event-time bucket of a RED series: counts, latency sketch, exemplars.</summary>
+internal sealed class RedBucket
+{
+    public const long Empty = long.MinValue;
+
+    public RedBucket(double relativeAccuracy) => Sketch = new LatencySketch(relativeAccuracy);
+
+    public long Start { get; set; } = Empty;
+
+    public long Count { get; set; }
+
+    public long Errors { get; set; }
+
+    public LatencySketch Sketch { get; }
+
+    public UInt128 SlowestTrace { get; set; }
+
+    public double SlowestMs { get; set; } = -1;
+
+    public UInt128 FailedTrace0 { get; set; }
+
+    public UInt128 FailedTrace1 { get; set; }
+
+    public int FailedCount { get; set; }
+
+    public void Reset(long start)
+    {
+        Start = start;
+        Count = 0;
+        Errors = 0;
+        Sketch.Clear();
+        SlowestTrace = 0;
+        SlowestMs = -1;
+        FailedTrace0 = 0;
+        FailedTrace1 = 0;
+        FailedCount = 0;
+    }
+}
+
+/// <summary>Exemplar trace ids kept for one closed bucket.</summary>
+internal struct KeptExemplars
+{
+    public long Start;
+    public UInt128 Slowest;
+    public UInt128 Failed0;
+    public UInt128 Failed1;
+    public int FailedCount;
+}
+
+/// <summary>
+/// The RED state of one series (a service, an operation, an instance or an edge): a small ring of
+/// open buckets (allocated once, sketches reused) and a ring of the exemplars of closed buckets.
+/// The five emitted <see cref="SeriesKey"/>s are built once at creation so closing a bucket
+/// allocates nothing.
+/// </summary>
+internal sealed class RedSeries
+{
+    private readonly RedBucket[] _open;
+    private readonly KeptExemplars[] _kept;
+    private readonly long _width;
+
+    public RedSeries(RedScope scope, ServiceState owner, string? scopeKey, string labels, string node, long width, int openBuckets, int keptBuckets, double accuracy)
+    {
+        Scope = scope;
+        Owner = owner;
+        ScopeKey = scopeKey;
+        Node = node;
+        _width = width;
+        string service = owner.Name;
+        Requests = new SeriesKey(service, RedMetrics.Requests, labels);
+        Errors = new SeriesKey(service, RedMetrics.Errors, labels);
+        P50 = new SeriesKey(service, RedMetrics.LatencyP50, labels);
+        P95 = new SeriesKey(service, RedMetrics.LatencyP95, labels);
+        P99 = new SeriesKey(service, RedMetrics.LatencyP99, labels);
+        _open = new RedBucket[openBuckets];
+        for (int i = 0; i < _open.Length; i++)
+        {
+            _open[i] = new RedBucket(accuracy);
+        }
+
+        _kept = new KeptExemplars[keptBuckets];
+        for (int i = 0; i < _kept.Length; i++)
+        {
+            _kept[i].Start = RedBucket.Empty;
+        }
+
+        FirstBucket = RedBucket.Empty;
+        LastDataBucket = RedBucket.Empty;
+    }
+
+    public RedScope Scope { get; }
+
+    public ServiceState Owner { get; }
+
+    /// <summary>Operation name or instance id for those scopes.</summary>
+    public string? ScopeKey { get; }
+
+    /// <summary>Graph node the series is about (callee for edges).</summary>
+    public string Node { get; }
+
+    public long EdgeKey { get; init; }
+
+    public ServiceEdge? Edge { get; set; }
+
+    public SeriesKey Requests { get; }
+
+    public SeriesKey Errors { get; }
+
+    public SeriesKey P50 { get; }
+
+    public SeriesKey P95 { get; }
+
+    public SeriesKey P99 { get; }
+
+    public long FirstBucket { get; private set; }
+
+    public long LastDataBucket { get; private set; }
+
+    public int OpenCount { get; private set; }
+
+    /// <summary>The slot for <paramref name="bucketStart"/>; the caller must close a slot holding an older bucket first.</summary>
+    public RedBucket SlotFor(long bucketStart)
+    {
+        long n = _open.Length;
+        long i = ((bucketStart / _width) % n + n) % n;
+        return _open[i];
+    }
+
+    /// <summary>Adds one request to an open slot already holding <paramref name="bucketStart"/> (or empty).</summary>
+    public void Add(RedBucket slot, long bucketStart, double durationMs, bool error, UInt128 traceId)
+    {
+        if (slot.Start != bucketStart)
+        {
+            slot.Reset(bucketStart);
+            OpenCount++;
+        }
+
+        if (FirstBucket == RedBucket.Empty || bucketStart < FirstBucket)
+        {
+            FirstBucket = bucketStart;
+        }
+
+        if (LastDataBucket == RedBucket.Empty || bucketStart > LastDataBucket)
+        {
+            LastDataBucket = bucketStart;
+        }
+
+        slot.Count++;
+        slot.Sketch.Add(durationMs);
+        if (durationMs > slot.SlowestMs)
+        {
+            slot.SlowestMs = durationMs;
+            slot.SlowestTrace = traceId;
+        }
+
+        if (error)
+        {
+            slot.Errors++;
+            if (slot.FailedCount == 0)
+            {
+                slot.FailedTrace0 = traceId;
+                slot.FailedCount = 1;
+            }
+            else if (slot.FailedCount == 1 && slot.FailedTrace0 != traceId)
+            {
+                slot.FailedTrace1 = traceId;
+                slot.FailedCount = 2;
+            }
+        }
+    }
+
+    /// <summary>Emits the slot's points, keeps its exemplars, and frees it.</summary>
+    public void Close(RedBucket slot, ICollection<MetricPoint> output)
+    {
+        long start = slot.Start;
+        double seconds = _width / 1000.0;
+        long count = slot.Count;
+        output.Add(new MetricPoint(Requests, MetricKind.Throughput, start, count / seconds));
+        if (count > 0)
+        {
+            output.Add(new MetricPoint(Errors, MetricKind.ErrorRate, start, (double)slot.Errors / count, count));
+            double p50 = slot.Sketch.Quantile(0.50);
+            double p95 = slot.Sketch.Quantile(0.95);
+            double p99 = slot.Sketch.Quantile(0.99);
+            output.Add(new MetricPoint(P50, MetricKind.Latency, start, p50));
+            output.Add(new MetricPoint(P95, MetricKind.Latency, start, p95));
+            output.Add(new MetricPoint(P99, MetricKind.Latency, start, p99));
+            ref var kept = ref _kept[KeptIndex(start)];
+            kept.Start = start;
+            kept.Slowest = slot.SlowestTrace;
+            kept.Failed0 = slot.FailedTrace0;
+            kept.Failed1 = slot.FailedTrace1;
+            kept.FailedCount = slot.FailedCount;
+            if (Edge is { } edge)
+            {
+                edge.CallRate = count / seconds;
+                edge.ErrorRate = (double)slot.Errors / count;
+                edge.LatencyP99Ms = p99;
+            }
+        }
+
+        slot.Reset(RedBucket.Empty);
+        OpenCount--;
+    }
+
+    /// <summary>Emits a zero-traffic point for a bucket with no requests.</summary>
+    public void EmitEmpty(long start, ICollection<MetricPoint> output)
+    {
+        output.Add(new MetricPoint(Requests, MetricKind.Throughput, start, 0));
+        if (Edge is { } edge)
+        {
+            edge.CallRate = 0;
+        }
+    }
+
+    /// <summary>Adds the exemplar trace ids of the closed bucket starting at <paramref name="start"/> (slowest first).</summary>
+    public void CollectExemplars(long start, List<string> into)
+    {
+        ref var kept = ref _kept[KeptIndex(start)];
+        if (kept.Start != start)
+        {
+            return;
+        }
+
+        AddHex(kept.Slowest, into);
+        if (kept.FailedCount > 0)
+        {
+            AddHex(kept.Failed0, into);
+        }
+
+        if (kept.FailedCount > 1)
+        {
+            AddHex(kept.Failed1, into);
+        }
+    }
+
+    private static void AddHex(UInt128 trace, List<string> into)
+    {
+        string hex = trace.ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
+        if (!into.Contains(hex))
+        {
+            into.Add(hex);
+        }
+    }
+
+    private int KeptIndex(long start)
+    {
+        long n = _kept.Length;
+        return (int)(((start / _width) % n + n) % n);
+    }
+}
+
+/// <summary>Per-service state of the aggregator: its node, its inbound series and its operations and instances.</summary>
+internal sealed class ServiceState
+{
+    public ServiceState(int id, string name, ServiceNode node)
+    {
+        Id = id;
+        Name = name;
+        Node = node;
+    }
+
+    public int Id { get; }
+
+    public string Name { get; }
+
+    public ServiceNode Node { get; set; }
+
+    public RedSeries? Inbound { get; set; }
+
+    public Dictionary<string, RedSeries> Operations { get; } = new(StringComparer.Ordinal);
+
+    public int OperationOverflowCount { get; set; }
+
+    public Dictionary<string, RedSeries> Instances { get; } = new(StringComparer.Ordinal);
+}

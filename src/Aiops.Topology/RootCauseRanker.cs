@@ -1,0 +1,402 @@
+using Aiops.Core;
+
+namespace Aiops.Topology;
+
+/// <summary>Weights and constants of <see cref="RootCauseRanker"/>.</summary>
+public sealed class RcaOptions
+{
+    /// <summary>Weight of the personalised random walk's visit share.</summary>
+    public double WalkWeight { get; set; } = 0.30;
+
+    /// <summary>Weight of the explanation term (explains its callers, is not explained by a callee).</summary>
+    public double ExplanationWeight { get; set; } = 0.30;
+
+    /// <summary>Weight of onset order (earlier is likelier the cause).</summary>
+    public double OnsetWeight { get; set; } = 0.20;
+
+    /// <summary>Weight of the node's own anomaly severity.</summary>
+    public double SeverityWeight { get; set; } = 0.20;
+
+    /// <summary>
+    /// Onset decay (ms): a node starting this long after the first one keeps e⁻¹ of the onset
+    /// score. 2 min = two 60-s buckets, the usual lag between a cause and its callers' symptoms.
+    /// </summary>
+    public long OnsetScaleMs { get; set; } = 120_000;
+
+    /// <summary>A callee "started no later" than its caller if within this slack (ms): one 60-s bucket.</summary>
+    public long OnsetSlackMs { get; set; } = 60_000;
+
+    /// <summary>
+    /// PageRank damping d (probability of following an edge rather than restarting at the
+    /// personalisation vector): 0.85, the value of Page et al. and of MicroRCA's experiments.
+    /// </summary>
+    public double Damping { get; set; } = 0.85;
+
+    /// <summary>MonitorRank's backward-edge factor ρ (walk from a node to its anomalous callers): 0.3.</summary>
+    public double BackwardWeight { get; set; } = 0.3;
+
+    /// <summary>Power-iteration cap; convergence to 1e-9 in L1 usually takes 30–60 steps.</summary>
+    public int MaxIterations { get; set; } = 100;
+
+    /// <summary>Candidates returned per incident.</summary>
+    public int MaxCandidates { get; set; } = 5;
+
+    /// <summary>Rules for the remediation hints.</summary>
+    public RemediationOptions Remediation { get; set; } = new();
+}
+
+/// <summary>
+/// Ranks the likely root causes of one incident on the service graph.
+/// </summary>
+/// <remarks>
+/// <para>The anomalous subgraph is the incident's nodes with the graph's edges between them. Each
+/// node v gets four scores in [0, 1]:</para>
+/// <list type="bullet">
+/// <item><b>severity</b> s(v): the highest score of its cause-like signals; a throughput fall is an
+/// effect of upstream trouble, so a node with only that counts at 0.3 of its score.</item>
+/// <item><b>onset</b>: exp(−(since(v) − since_min) / τ), causes start first.</item>
+/// <item><b>explanation</b>: ½·(1 − max over anomalous callees c that started no later of s(c))
+/// + ½·(share of v's callers that are anomalous and started no earlier than v, × 0.3 if v only
+/// lost throughput): an anomalous
+/// callee below an anomalous caller takes the blame, so it moves down the call chain.</item>
+/// <item><b>walk</b>: the stationary visit share of a personalised random walk — MicroRCA (Wu,
+/// Tordsson, Elmroth, Kao, "MicroRCA: Root Cause Localization of Performance Issues in
+/// Microservices", NOMS 2020, §III-C: personalised PageRank over the anomalous subgraph with the
+/// anomaly score as personalisation vector) with MonitorRank's transitions (Kim, Sumbaly, Shah,
+/// "Root Cause Detection in a Service-Oriented Architecture", SIGMETRICS 2013, §4.2): forward to a
+/// callee c with weight s(c), backward to a caller p with ρ·s(p), and a self-loop
+/// max(0, s(v) − max_c s(c)) so the walk stays at a node more anomalous than its callees.
+/// π = (1 − d)·u + d·πP by power iteration, u ∝ s.</item>
+/// </list>
+/// <para>The final score is the weighted sum (<see cref="RcaOptions"/>); ties break on the node
+/// name so the ranking is deterministic. Cost: O(iterations · (nodes + edges)) on the anomalous
+/// subgraph, plus one breadth-first search per returned candidate for its path.</para>
+/// </remarks>
+public static class RootCauseRanker
+{
+    /// <summary>Ranks the nodes of <paramref name="signals"/>; returns at most <see cref="RcaOptions.MaxCandidates"/>.</summary>
+    public static IReadOnlyList<RootCauseCandidate> Rank(IReadOnlyList<IncidentSignal> signals, ServiceGraph graph, RcaOptions? options = null) =>
+        Rank(signals, graph, options, out _);
+
+    /// <summary>Ranks the nodes of <paramref name="signals"/> and names the incident's main symptom.</summary>
+    public static IReadOnlyList<RootCauseCandidate> Rank(IReadOnlyList<IncidentSignal> signals, ServiceGraph graph, RcaOptions? options, out string symptom)
+    {
+        ArgumentNullException.ThrowIfNull(signals);
+        ArgumentNullException.ThrowIfNull(graph);
+        options ??= new RcaOptions();
+        symptom = string.Empty;
+        if (signals.Count == 0)
+        {
+            return [];
+        }
+
+        // Group signals per node; nodes sorted so every later loop is deterministic.
+        var byNode = new SortedDictionary<string, List<IncidentSignal>>(StringComparer.Ordinal);
+        foreach (var s in signals)
+        {
+            if (!byNode.TryGetValue(s.Node, out var list))
+            {
+                list = [];
+                byNode.Add(s.Node, list);
+            }
+
+            list.Add(s);
+        }
+
+        int n = byNode.Count;
+        var names = new string[n];
+        var index = new Dictionary<string, int>(n, StringComparer.Ordinal);
+        var severity = new double[n];
+        var causeLike = new bool[n];
+        var since = new long[n];
+        int k = 0;
+        foreach (var (node, list) in byNode)
+        {
+            names[k] = node;
+            index[node] = k;
+            double cause = 0;
+            double effect = 0;
+            long first = long.MaxValue;
+            foreach (var s in list)
+            {
+                double score = Math.Clamp(s.Score, 0, 1);
+                if (s.Kind == MetricKind.Throughput && s.Direction == Direction.Down)
+                {
+                    effect = Math.Max(effect, score);
+                }
+                else
+                {
+                    cause = Math.Max(cause, score);
+                }
+
+                first = Math.Min(first, s.SinceMs);
+            }
+
+            severity[k] = Math.Max(cause, 0.3 * effect);
+            causeLike[k] = cause > 0;
+            since[k] = first;
+            k++;
+        }
+
+        // Anomalous subgraph adjacency (callees and callers inside the incident).
+        var callees = new List<int>[n];
+        var callers = new List<int>[n];
+        var allCallers = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            callees[i] = [];
+            callers[i] = [];
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            if (!graph.ContainsNode(names[i]))
+            {
+                continue;
+            }
+
+            foreach (var edge in graph.Graph.OutEdges(names[i]))
+            {
+                if (index.TryGetValue(edge.Target, out int j) && j != i)
+                {
+                    callees[i].Add(j);
+                    callers[j].Add(i);
+                }
+            }
+
+            foreach (var _ in graph.Graph.InEdges(names[i]))
+            {
+                allCallers[i]++;
+            }
+        }
+
+        long firstOnset = long.MaxValue;
+        for (int i = 0; i < n; i++)
+        {
+            firstOnset = Math.Min(firstOnset, since[i]);
+        }
+
+        var onset = new double[n];
+        var explanation = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            onset[i] = Math.Exp(-(double)(since[i] - firstOnset) / Math.Max(1, options.OnsetScaleMs));
+            double explainedBelow = 0;
+            foreach (int c in callees[i])
+            {
+                double compat = since[c] <= since[i] + options.OnsetSlackMs ? 1.0 : 0.5;
+                explainedBelow = Math.Max(explainedBelow, severity[c] * compat);
+            }
+
+            // Callers it can explain: anomalous and not started before it (within the slack).
+            int explained = 0;
+            foreach (int p in callers[i])
+            {
+                if (since[i] <= since[p] + options.OnsetSlackMs)
+                {
+                    explained++;
+                }
+            }
+
+            double explainsAbove = allCallers[i] == 0 ? 0 : (double)explained / allCallers[i];
+            if (!causeLike[i])
+            {
+                // Only a throughput fall: the node is downstream of the trouble, not its source.
+                explainsAbove *= 0.3;
+            }
+
+            explanation[i] = (0.5 * (1 - explainedBelow)) + (0.5 * explainsAbove);
+        }
+
+        double[] walk = PersonalisedWalk(severity, callees, callers, options);
+
+        var scored = new (int Node, double Score)[n];
+        for (int i = 0; i < n; i++)
+        {
+            double score = (options.WalkWeight * walk[i]) + (options.ExplanationWeight * explanation[i])
+                + (options.OnsetWeight * onset[i]) + (options.SeverityWeight * severity[i]);
+            double totalWeight = options.WalkWeight + options.ExplanationWeight + options.OnsetWeight + options.SeverityWeight;
+            scored[i] = (i, totalWeight > 0 ? score / totalWeight : 0);
+        }
+
+        Array.Sort(scored, (a, b) =>
+        {
+            int c = b.Score.CompareTo(a.Score);
+            return c != 0 ? c : string.CompareOrdinal(names[a.Node], names[b.Node]);
+        });
+
+        // The main symptom: the most severe node no anomalous caller explains (most upstream).
+        int symptomIndex = -1;
+        for (int i = 0; i < n; i++)
+        {
+            if (callers[i].Count == 0 && (symptomIndex < 0 || severity[i] > severity[symptomIndex]))
+            {
+                symptomIndex = i;
+            }
+        }
+
+        if (symptomIndex < 0)
+        {
+            symptomIndex = 0;
+            for (int i = 1; i < n; i++)
+            {
+                if (severity[i] > severity[symptomIndex])
+                {
+                    symptomIndex = i;
+                }
+            }
+        }
+
+        symptom = names[symptomIndex];
+        int count = Math.Min(n, Math.Max(1, options.MaxCandidates));
+        var result = new List<RootCauseCandidate>(count);
+        for (int r = 0; r < count; r++)
+        {
+            int i = scored[r].Node;
+            string node = names[i];
+            var nodeSignals = byNode[node];
+            var exemplars = new List<string>();
+            foreach (var s in nodeSignals)
+            {
+                foreach (string id in s.ExemplarTraceIds)
+                {
+                    if (exemplars.Count < 5 && !exemplars.Contains(id))
+                    {
+                        exemplars.Add(id);
+                    }
+                }
+            }
+
+            var path = graph.FindPath(symptom, node, directed: true)
+                ?? graph.FindPath(symptom, node, directed: false)
+                ?? (string.Equals(symptom, node, StringComparison.Ordinal) ? [node] : (IReadOnlyList<string>)[symptom, node]);
+            var (kind, hint) = RemediationAdvisor.Advise(node, nodeSignals, graph, options.Remediation);
+            result.Add(new RootCauseCandidate
+            {
+                Node = node,
+                Rank = r + 1,
+                Score = Math.Round(scored[r].Score, 6),
+                IsVirtual = RedMetrics.IsVirtualNode(node),
+                Signals = nodeSignals,
+                SinceMs = since[i],
+                ExemplarTraceIds = exemplars,
+                Path = path,
+                Remediation = kind,
+                RemediationHint = hint,
+                ScoreParts = new SortedDictionary<string, double>(StringComparer.Ordinal)
+                {
+                    ["explanation"] = Math.Round(explanation[i], 6),
+                    ["onset"] = Math.Round(onset[i], 6),
+                    ["severity"] = Math.Round(severity[i], 6),
+                    ["walk"] = Math.Round(walk[i], 6),
+                },
+            });
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Personalised PageRank on the anomalous subgraph with MonitorRank transitions; returns each
+    /// node's visit share scaled so the top node has 1.
+    /// </summary>
+    internal static double[] PersonalisedWalk(double[] severity, List<int>[] callees, List<int>[] callers, RcaOptions options)
+    {
+        int n = severity.Length;
+        var personal = new double[n];
+        double total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            personal[i] = severity[i] + 1e-6;
+            total += personal[i];
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            personal[i] /= total;
+        }
+
+        // Row-normalised transition weights: callees, callers (× ρ), self.
+        var outWeight = new double[n];
+        var selfWeight = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            double maxCallee = 0;
+            double sum = 0;
+            foreach (int c in callees[i])
+            {
+                sum += severity[c];
+                maxCallee = Math.Max(maxCallee, severity[c]);
+            }
+
+            foreach (int p in callers[i])
+            {
+                sum += options.BackwardWeight * severity[p];
+            }
+
+            selfWeight[i] = Math.Max(0, severity[i] - maxCallee);
+            sum += selfWeight[i];
+            outWeight[i] = sum;
+        }
+
+        var rank = (double[])personal.Clone();
+        var next = new double[n];
+        double d = options.Damping;
+        for (int iteration = 0; iteration < options.MaxIterations; iteration++)
+        {
+            double dangling = 0;
+            Array.Clear(next);
+            for (int i = 0; i < n; i++)
+            {
+                double mass = rank[i];
+                if (outWeight[i] <= 0)
+                {
+                    dangling += mass;
+                    continue;
+                }
+
+                double unit = mass / outWeight[i];
+                foreach (int c in callees[i])
+                {
+                    next[c] += unit * severity[c];
+                }
+
+                foreach (int p in callers[i])
+                {
+                    next[p] += unit * options.BackwardWeight * severity[p];
+                }
+
+                next[i] += unit * selfWeight[i];
+            }
+
+            double change = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double value = ((1 - d) * personal[i]) + (d * (next[i] + (dangling * personal[i])));
+                change += Math.Abs(value - rank[i]);
+                rank[i] = value;
+            }
+
+            if (change < 1e-9)
+            {
+                break;
+            }
+        }
+
+        double max = 0;
+        foreach (double v in rank)
+        {
+            max = Math.Max(max, v);
+        }
+
+        if (max > 0)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                rank[i] /= max;
+            }
+        }
+
+        return rank;
+    }
+}
