@@ -63,6 +63,9 @@ public sealed class GenAiSignalAggregator
     /// <summary>What has been aggregated so far.</summary>
     public GenAiCounters Counters { get; } = new();
 
+    /// <summary>Per-request samples of every prompt variant, for the replay report's variant comparison.</summary>
+    public PromptVariantStudy Variants { get; } = new();
+
     /// <summary>
     /// Adds one span (ignored unless it is a GenAI span) and appends to <paramref name="output"/>
     /// the points of every window that this span's event time closes.
@@ -141,14 +144,21 @@ public sealed class GenAiSignalAggregator
             window.Errors++;
         }
 
+        double cost = double.NaN;
         if (_prices.TryGetPrice(model, out var price))
         {
-            window.CostSum += price.Cost(inputTokens, outputTokens);
+            cost = price.Cost(inputTokens, outputTokens);
+            window.CostSum += cost;
             window.Priced++;
         }
         else
         {
             Counters.Unpriced++;
+        }
+
+        if (variant is not null)
+        {
+            Variants.Record(span.Service, model, variant, ttftSeconds * 1000.0, cost);
         }
 
         double durationSeconds = (span.EndUnixNanos - span.StartUnixNanos) / 1e9;
