@@ -12,6 +12,7 @@ internal static class AiopsCommand
         {
             RunCommand.Create(CoreServices.Register),
             DemoCommand.Create(),
+            ReplayCommand.Create(),
             BenchCommand.Create(),
             Aiops.Evaluation.EvalCommand.Create(),
         };
