@@ -18,11 +18,11 @@ public sealed class EndToEndTests : IClassFixture<BrokerFixture>
         var topics = new TestTopics(_fixture.Broker);
         await topics.CreateAsync();
 
-        // The demo's default scenario (seed 7, CPU saturation): 205 simulated minutes of warm-up,
-        // a 20-minute fault, 15 minutes of recovery. The suite picks the target from the seed.
+        // The demo's default scenario (seed 7, CPU saturation, 120 simulated minutes): 85 minutes of
+        // warm-up, a 20-minute fault, 15 minutes of recovery. The suite picks the target from the seed.
         var scenario = FaultSuite.Standard(7, FaultKinds.All.Count, new SuiteOptions
         {
-            WarmUpMs = 205 * 60_000L,
+            WarmUpMs = 85 * 60_000L,
             FaultMs = DemoSettings.FaultMinutes * 60_000L,
             RecoveryMs = DemoSettings.RecoveryMinutes * 60_000L,
         }).First(static c => c.Kind == FaultKind.CpuSaturation).Scenario;

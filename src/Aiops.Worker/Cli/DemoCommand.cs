@@ -10,7 +10,7 @@ internal static class DemoCommand
     public static Command Create()
     {
         var seed = new Option<int>("--seed") { Description = "Seed of the scenario (fault target, traffic noise).", DefaultValueFactory = static _ => 7 };
-        var duration = new Option<int>("--duration") { Description = $"Simulated minutes (at least {DemoSettings.MinDurationMinutes}); the fault sits {DemoSettings.FaultMinutes + DemoSettings.RecoveryMinutes} minutes before the end.", DefaultValueFactory = static _ => 240 };
+        var duration = new Option<int>("--duration") { Description = $"Simulated minutes (at least {DemoSettings.MinDurationMinutes}); the fault sits {DemoSettings.FaultMinutes + DemoSettings.RecoveryMinutes} minutes before the end.", DefaultValueFactory = static _ => 120 };
         var fault = new Option<string>("--fault") { Description = "Fault to inject: " + string.Join(", ", FaultKinds.All.Select(FaultKinds.Name)) + ".", DefaultValueFactory = static _ => "cpu_saturation" };
         var speed = new Option<double>("--speed") { Description = "Simulated minutes per wall-clock second.", DefaultValueFactory = static _ => 60 };
         duration.Validators.Add(r =>

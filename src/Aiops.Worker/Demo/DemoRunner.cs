@@ -116,7 +116,7 @@ internal static class DemoRunner
                         await produce.ConfigureAwait(false);
                         if (caughtUpDeadline == TimeSpan.MaxValue)
                         {
-                            caughtUpDeadline = wall.Elapsed + TimeSpan.FromSeconds(60);
+                            caughtUpDeadline = wall.Elapsed + TimeSpan.FromSeconds(100);
                         }
 
                         // Done when the worker has read everything and one more commit (which produces incidents) has passed.
@@ -201,7 +201,7 @@ internal static class DemoRunner
         var matched = new HashSet<string>(StringComparer.Ordinal);
         foreach (var fault in truth.Faults)
         {
-            var (incident, rank) = DemoScoring.BestMatch(fault, latest.Values);
+            var (incident, rank) = DemoScoring.BestMatch(fault, messages);
             if (incident is not null)
             {
                 matched.Add(incident.IncidentId);
@@ -219,7 +219,7 @@ internal static class DemoRunner
         AnsiConsole.Write(new Rule("[bold]summary[/]").LeftJustified());
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "Faults injected: {0}; found with the root cause ranked first: {1}; other incidents: {2}.",
-            truth.Faults.Count, allFirst ? truth.Faults.Count : truth.Faults.Count(f => DemoScoring.BestMatch(f, latest.Values).Rank == 1), latest.Count - matched.Count);
+            truth.Faults.Count, allFirst ? truth.Faults.Count : truth.Faults.Count(f => DemoScoring.BestMatch(f, messages).Rank == 1), latest.Count - matched.Count);
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "Worker: {0:N0} records, {1:N0} points, {2:N0} spans, {3} dead letters. Wall time {4:0.0} s{5}.",
             metrics.Records, metrics.Points, metrics.Spans, metrics.DeadLetters, elapsed.TotalSeconds,
             firstIncident is { } t ? string.Create(CultureInfo.InvariantCulture, $", first incident after {t.TotalSeconds:0.0} s") : ", no incident");
@@ -234,7 +234,10 @@ internal static class DemoScoring
     private const long MatchBeforeMs = 5 * 60_000L;
     private const long MatchAfterMs = 10 * 60_000L;
 
-    /// <summary>The incident in the fault's window that ranks the fault's root cause best, and that rank (null when none ranks it).</summary>
+    /// <summary>
+    /// The incident in the fault's window whose events (open or any update) rank the fault's root
+    /// cause best, and that rank (null when none ranks it).
+    /// </summary>
     public static (IncidentMessage? Incident, int? Rank) BestMatch(GroundTruthFault fault, IEnumerable<IncidentMessage> incidents)
     {
         IncidentMessage? best = null;

@@ -98,7 +98,7 @@ internal static class ReplayRunner
         html.Append("<table><tr><th>fault</th><th>kind</th><th>root cause</th><th>incident</th><th>rank</th></tr>");
         foreach (var fault in truth.Faults)
         {
-            var (incident, rank) = DemoScoring.BestMatch(fault, latest.Values);
+            var (incident, rank) = DemoScoring.BestMatch(fault, messages);
             ranks.Add(rank);
             html.Append("<tr><td>").Append(WebUtility.HtmlEncode(fault.Id)).Append("</td><td>").Append(WebUtility.HtmlEncode(fault.Kind))
                 .Append("</td><td>").Append(WebUtility.HtmlEncode(fault.RootCause)).Append("</td><td>").Append(WebUtility.HtmlEncode(incident?.IncidentId ?? "none"))
