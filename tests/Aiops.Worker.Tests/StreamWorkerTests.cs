@@ -49,8 +49,9 @@ public sealed class StreamWorkerTests : IClassFixture<BrokerFixture>
         var dead = Assert.Single(topics.ReadAll(topics.DeadLetters, expected: 1));
         Assert.Equal(bad, dead.Message.Value);
         string Header(string key) => Encoding.UTF8.GetString(dead.Message.Headers.GetLastBytes(key));
-        Assert.Equal("malformed", Header(StreamWorker.HeaderErrorKind));
-        Assert.Equal("expected service,metric,ts,value", Header(StreamWorker.HeaderErrorReason));
+        Assert.Equal("MalformedJson", Header(StreamWorker.HeaderErrorKind));
+        Assert.Equal("MalformedJson: expected service,metric,ts,value", Header(StreamWorker.HeaderErrorReason));
+        Assert.Equal("false", Header(StreamWorker.HeaderPartial));
         Assert.Equal(topics.Metrics, Header(StreamWorker.HeaderSourceTopic));
         Assert.Equal("0", Header(StreamWorker.HeaderSourcePartition));
         Assert.Equal("5", Header(StreamWorker.HeaderSourceOffset));

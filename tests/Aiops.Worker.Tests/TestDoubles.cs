@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Aiops.Core;
+using Aiops.Ingestion;
 using Aiops.Worker.Options;
 using Aiops.Worker.Processing;
 
@@ -8,22 +9,22 @@ namespace Aiops.Worker.Tests;
 
 /// <summary>
 /// A decoder for the plumbing tests: one UTF-8 line <c>service,metric,ts,value</c> per record.
-/// Anything else fails with kind <c>malformed</c>, the way a real decoder reports a bad record.
+/// Anything else fails with kind <c>MalformedJson</c>, the way a real decoder reports a bad record.
 /// </summary>
 internal sealed class CsvLineDecoder : ITelemetryDecoder
 {
-    public DecodeOutcome Decode(SignalKind signal, TopicEncoding encoding, ReadOnlySpan<byte> payload, ITelemetrySink sink)
+    public void Decode(SignalKind signal, TopicEncoding encoding, ReadOnlySpan<byte> payload, DecodeBatch batch)
     {
         var parts = Encoding.UTF8.GetString(payload).Split(',');
         if (parts.Length != 4
             || !long.TryParse(parts[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var ts)
             || !double.TryParse(parts[3], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
         {
-            return DecodeOutcome.Fail("malformed", "expected service,metric,ts,value");
+            batch.Errors.Add(new DecodeError(DecodeErrorKind.MalformedJson, "expected service,metric,ts,value"));
+            return;
         }
 
-        sink.OnMetric(new MetricPoint(new SeriesKey(parts[0], parts[1]), MetricKind.Generic, ts, value));
-        return DecodeOutcome.Ok;
+        batch.Metrics.Add(new MetricPoint(new SeriesKey(parts[0], parts[1]), MetricKind.Generic, ts, value));
     }
 }
 

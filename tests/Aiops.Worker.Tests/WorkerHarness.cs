@@ -168,10 +168,10 @@ internal static class Wait
     /// <summary>Polls <paramref name="condition"/> every 50 ms for up to 30 s; fails the test with <paramref name="what"/> on time-out.</summary>
     public static Task UntilAsync(Func<bool> condition, string what) => UntilAsync(condition, () => what);
 
-    /// <summary>As above, describing the state at the time-out.</summary>
-    public static async Task UntilAsync(Func<bool> condition, Func<string> what)
+    /// <summary>As above, describing the state at the time-out; <paramref name="limit"/> defaults to 30 s.</summary>
+    public static async Task UntilAsync(Func<bool> condition, Func<string> what, TimeSpan? limit = null)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(30));
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)

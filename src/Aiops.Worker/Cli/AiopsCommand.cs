@@ -11,6 +11,10 @@ internal static class AiopsCommand
         var root = new RootCommand("Aiops: streaming anomaly detection and root-cause ranking over OpenTelemetry metrics and traces from Kafka.")
         {
             RunCommand.Create(CoreServices.Register),
+            DemoCommand.Create(),
+            ReplayCommand.Create(),
+            BenchCommand.Create(),
+            Aiops.Evaluation.EvalCommand.Create(),
         };
         return root;
     }

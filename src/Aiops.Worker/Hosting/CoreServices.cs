@@ -12,5 +12,6 @@ internal static class CoreServices
         ArgumentNullException.ThrowIfNull(services);
         services.AddSingleton(static _ => new EventTimePipeline());
         services.AddSingleton<ITelemetryProcessor, PipelineProcessor>();
+        services.AddSingleton<ITelemetryDecoder, IngestionDecoder>();
     }
 }

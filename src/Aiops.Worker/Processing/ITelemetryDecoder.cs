@@ -1,30 +1,26 @@
 using Aiops.Core;
+using Aiops.Ingestion;
 using Aiops.Worker.Options;
 
 namespace Aiops.Worker.Processing;
-
-/// <summary>Receives what a decoder read from one record.</summary>
-internal interface ITelemetrySink
-{
-    /// <summary>One metric point.</summary>
-    void OnMetric(in MetricPoint point);
-
-    /// <summary>One span.</summary>
-    void OnSpan(in SpanRecord span);
-}
 
 /// <summary>
 /// The outcome of decoding one record. A failed record is sent whole to the dead-letter topic, so
 /// <see cref="ErrorKind"/> is a short stable word (counted, logged once per kind) and
 /// <see cref="Reason"/> the sentence for the header.
 /// </summary>
-internal readonly record struct DecodeOutcome(bool Success, string? ErrorKind, string? Reason)
+/// <remarks>
+/// <see cref="Partial"/>: the decoder kept the good points around a bad one (ingestion's decoders
+/// skip a broken data point and continue with its siblings). Those points are processed; the record
+/// still goes to the dead-letter topic so the loss is visible, with <c>aiops.error.partial=true</c>.
+/// </remarks>
+internal readonly record struct DecodeOutcome(bool Success, string? ErrorKind, string? Reason, bool Partial = false)
 {
     /// <summary>The record was read completely.</summary>
     public static DecodeOutcome Ok => new(true, null, null);
 
-    /// <summary>The record could not be read.</summary>
-    public static DecodeOutcome Fail(string kind, string reason) => new(false, kind, reason);
+    /// <summary>The record could not be read (or only partly: <paramref name="partial"/>).</summary>
+    public static DecodeOutcome Fail(string kind, string reason, bool partial = false) => new(false, kind, reason, partial);
 }
 
 /// <summary>
@@ -33,8 +29,8 @@ internal readonly record struct DecodeOutcome(bool Success, string? ErrorKind, s
 /// </summary>
 internal interface ITelemetryDecoder
 {
-    /// <summary>Decodes <paramref name="payload"/>; on failure nothing already given to <paramref name="sink"/> may be used.</summary>
-    DecodeOutcome Decode(SignalKind signal, TopicEncoding encoding, ReadOnlySpan<byte> payload, ITelemetrySink sink);
+    /// <summary>Decodes <paramref name="payload"/> into <paramref name="batch"/> (cleared by the caller): good items and errors side by side.</summary>
+    void Decode(SignalKind signal, TopicEncoding encoding, ReadOnlySpan<byte> payload, DecodeBatch batch);
 }
 
 /// <summary>

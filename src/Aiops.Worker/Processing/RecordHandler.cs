@@ -1,22 +1,20 @@
-using Aiops.Core;
+using Aiops.Ingestion;
 using Aiops.Worker.Options;
 using Aiops.Worker.Telemetry;
 
 namespace Aiops.Worker.Processing;
 
 /// <summary>
-/// Decodes one record into reusable buffers and, only when the whole record decoded, hands its
-/// points and spans to the processor: a record that fails half-way feeds nothing, so its dead
-/// letter is the only trace it leaves. Buffers are allocated once and cleared per record.
-/// Single-threaded: the consume loop owns it.
+/// Decodes one record into a reusable <see cref="DecodeBatch"/> and hands its good points and
+/// spans to the processor; reports the first error (and how many more) when there were any. The
+/// batch is allocated once and cleared per record. Single-threaded: the consume loop owns it.
 /// </summary>
-internal sealed class RecordHandler : ITelemetrySink
+internal sealed class RecordHandler
 {
     private readonly ITelemetryDecoder _decoder;
     private readonly ITelemetryProcessor _processor;
     private readonly WorkerMetrics _metrics;
-    private readonly List<MetricPoint> _points = new(1024);
-    private readonly List<SpanRecord> _spans = new(256);
+    private readonly DecodeBatch _batch = new();
 
     public RecordHandler(ITelemetryDecoder decoder, ITelemetryProcessor processor, WorkerMetrics metrics)
     {
@@ -25,45 +23,40 @@ internal sealed class RecordHandler : ITelemetrySink
         _metrics = metrics;
     }
 
-    /// <summary>Decodes and processes one record; returns the failure when it could not be decoded.</summary>
+    /// <summary>Decodes and processes one record; returns the failure when (part of) it could not be decoded.</summary>
     public DecodeOutcome Handle(SignalKind signal, TopicEncoding encoding, ReadOnlySpan<byte> payload)
     {
-        _points.Clear();
-        _spans.Clear();
+        _batch.Clear();
         _metrics.RecordRead(signal == SignalKind.Spans);
-        DecodeOutcome outcome;
         if (payload.IsEmpty)
         {
-            outcome = DecodeOutcome.Fail("empty", "The record has no value (null or zero bytes).");
-        }
-        else
-        {
-            try
-            {
-                outcome = _decoder.Decode(signal, encoding, payload, this);
-            }
-            catch (Exception ex) when (ex is FormatException or InvalidDataException or ArgumentException or InvalidOperationException or OverflowException or System.Text.Json.JsonException or Google.Protobuf.InvalidProtocolBufferException)
-            {
-                // The decoder is meant to report failures; an exception escaping it still must not stop the worker.
-                outcome = DecodeOutcome.Fail("decoder-exception", $"{ex.GetType().Name}: {ex.Message}");
-            }
+            return DecodeOutcome.Fail(nameof(DecodeErrorKind.Empty), "The record has no value (null or zero bytes).");
         }
 
-        if (!outcome.Success)
+        try
         {
-            return outcome;
+            _decoder.Decode(signal, encoding, payload, _batch);
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidDataException or ArgumentException or InvalidOperationException or OverflowException or IndexOutOfRangeException or System.Text.Json.JsonException)
+        {
+            // The decoders report failures in the batch; an exception escaping one still must not stop the worker.
+            return DecodeOutcome.Fail("DecoderException", $"{ex.GetType().Name}: {ex.Message}");
         }
 
-        _metrics.Decoded(_points.Count, _spans.Count);
-        if (_points.Count > 0 || _spans.Count > 0)
+        var decoded = _batch.Metrics.Count + _batch.Spans.Count;
+        _metrics.Decoded(_batch.Metrics.Count, _batch.Spans.Count);
+        if (decoded > 0)
         {
-            _processor.Process(_points, _spans);
+            _processor.Process(_batch.Metrics, _batch.Spans);
         }
 
-        return outcome;
+        if (_batch.Errors.Count == 0)
+        {
+            return DecodeOutcome.Ok;
+        }
+
+        var first = _batch.Errors[0];
+        var reason = _batch.Errors.Count == 1 ? first.ToString() : $"{first} (and {_batch.Errors.Count - 1} more errors in this record)";
+        return DecodeOutcome.Fail(first.Kind.ToString(), reason, partial: decoded > 0);
     }
-
-    void ITelemetrySink.OnMetric(in MetricPoint point) => _points.Add(point);
-
-    void ITelemetrySink.OnSpan(in SpanRecord span) => _spans.Add(span);
 }

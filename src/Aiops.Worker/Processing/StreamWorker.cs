@@ -28,6 +28,7 @@ internal sealed class StreamWorker : BackgroundService
     internal const string HeaderSourceTopic = "aiops.source.topic";
     internal const string HeaderSourcePartition = "aiops.source.partition";
     internal const string HeaderSourceOffset = "aiops.source.offset";
+    internal const string HeaderPartial = "aiops.error.partial";
 
     private readonly KafkaClients _clients;
     private readonly KafkaOptions _options;
@@ -176,11 +177,11 @@ internal sealed class StreamWorker : BackgroundService
         var outcome = _handler.Handle(signal, encoding, result.Message.Value);
         if (!outcome.Success)
         {
-            DeadLetter(result, outcome.ErrorKind ?? "unknown", outcome.Reason ?? "unknown");
+            DeadLetter(result, outcome.ErrorKind ?? "unknown", outcome.Reason ?? "unknown", outcome.Partial);
         }
     }
 
-    private void DeadLetter(ConsumeResult<byte[]?, byte[]?> result, string kind, string reason)
+    private void DeadLetter(ConsumeResult<byte[]?, byte[]?> result, string kind, string reason, bool partial)
     {
         _metrics.DeadLetter(kind);
         if (_loggedKinds.Add(kind))
@@ -202,6 +203,7 @@ internal sealed class StreamWorker : BackgroundService
         headers.Add(HeaderSourceTopic, Encoding.UTF8.GetBytes(result.Topic));
         headers.Add(HeaderSourcePartition, Encoding.UTF8.GetBytes(result.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         headers.Add(HeaderSourceOffset, Encoding.UTF8.GetBytes(result.Offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        headers.Add(HeaderPartial, partial ? "true"u8.ToArray() : "false"u8.ToArray());
         Produce(_options.DeadLetterTopic, new Message<byte[]?, byte[]?>
         {
             Key = result.Message.Key,
