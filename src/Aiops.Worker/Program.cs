@@ -1,2 +1,4 @@
-// Entry point of the `aiops` executable; the command tree is built in the worker issue.
-return 0;
+using Aiops.Worker.Cli;
+
+// Entry point of the `aiops` executable: run | demo | replay | bench | eval.
+return await AiopsCommand.Create().Parse(args).InvokeAsync().ConfigureAwait(false);

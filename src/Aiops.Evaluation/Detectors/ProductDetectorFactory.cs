@@ -1,0 +1,44 @@
+using Aiops.Core;
+using Aiops.Detection;
+
+namespace Aiops.Evaluation.Detectors;
+
+/// <summary>
+/// The product's detection engine (<see cref="SeriesDetector"/> from <c>Aiops.Detection</c>) behind
+/// the harness's <see cref="IDetectorFactory"/> seam: every evaluation command runs exactly the
+/// code the worker runs, with the default profile of the series' metric kind.
+/// </summary>
+internal sealed class ProductDetectorFactory : IDetectorFactory
+{
+    /// <summary>The product detector with its built-in per-kind profiles.</summary>
+    public static ProductDetectorFactory Instance { get; } = new();
+
+    /// <inheritdoc/>
+    public string Name => "aiops";
+
+    /// <inheritdoc/>
+    public ISeriesDetector Create(SeriesKey series, MetricKind kind, double? capacity = null)
+    {
+        var profile = DetectionProfile.Default(kind);
+        if (capacity is not null)
+        {
+            profile = profile with { Capacity = capacity };
+        }
+
+        return new Adapter(new SeriesDetector(series, kind, profile));
+    }
+
+    private sealed class Adapter(SeriesDetector detector) : ISeriesDetector
+    {
+        // One list per series, cleared per point: no allocation unless a verdict is raised.
+        private readonly List<Anomaly> _verdicts = [];
+
+        public DetectorOutput Observe(in MetricPoint point)
+        {
+            _verdicts.Clear();
+            var result = detector.Update(point.TimestampMs, point.Value, point.Total, _verdicts);
+            var score = result.IsWarm ? result.Score : 0.0;
+            return new DetectorOutput(score, _verdicts.Count > 0 ? _verdicts[0] : null);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using Aiops.Detection;
+using Aiops.Topology;
+
+namespace Aiops.Pipeline;
+
+/// <summary>
+/// The knobs of the <see cref="EventTimePipeline"/>. Defaults suit the simulator and a typical
+/// service mesh: one-minute buckets, as the SRE dashboards the hints refer to use.
+/// </summary>
+public sealed class PipelineOptions
+{
+    /// <summary>
+    /// Width of the event-time buckets RED series are computed over (overrides
+    /// <see cref="TopologyOptions.BucketWidthMs"/>). 60 s: at a few hundred spans per minute a
+    /// bucket holds ≥ 20 requests per service, enough for a stable median.
+    /// </summary>
+    public long BucketMs { get; set; } = 60_000;
+
+    /// <summary>
+    /// How long after a bucket's end spans for it are still accepted (and client/server spans
+    /// paired) before it is closed and its RED points reach the detectors (overrides
+    /// <see cref="TopologyOptions.PairingWaitMs"/>). 30 s covers exporter batching (5 s in the
+    /// OpenTelemetry SDK) without delaying verdicts by more than half a bucket.
+    /// </summary>
+    public long AllowedLatenessMs { get; set; } = 30_000;
+
+    /// <summary>
+    /// How often (event time) closed buckets are collected and the correlator's clock moves: 1 s.
+    /// Doing it per record would cost a pass over the pending pairs per span; per second keeps
+    /// incident timing exact to the second.
+    /// </summary>
+    public long AdvanceIntervalMs { get; set; } = 1_000;
+
+    /// <summary>
+    /// RED metrics fed to the detectors for whole services (names from <see cref="RedMetrics"/>).
+    /// Throughput is left out: a fall of requests is what callers of a failing service show, and a
+    /// rise is a load change, not a fault; the error ratio and the median and tail latency carry
+    /// the faults.
+    /// </summary>
+    public IReadOnlyList<string> ServiceMetrics { get; set; } = [RedMetrics.Errors, RedMetrics.LatencyP50, RedMetrics.LatencyP95];
+
+    /// <summary>
+    /// RED metrics fed for caller → callee edges (series of the caller labelled <c>callee=</c>; the
+    /// correlator maps them to the callee). They carry what only the calling side sees: network
+    /// delay, lost packets and retries, and uninstrumented databases and queues.
+    /// </summary>
+    public IReadOnlyList<string> EdgeMetrics { get; set; } = [RedMetrics.Errors, RedMetrics.LatencyP50];
+
+    /// <summary>RED metrics fed per replica (<c>instance=</c>), so one bad replica stands out.</summary>
+    public IReadOnlyList<string> InstanceMetrics { get; set; } = [RedMetrics.Errors, RedMetrics.LatencyP50];
+
+    /// <summary>RED metrics fed per operation (span name); none by default, as operations multiply series without adding causes.</summary>
+    public IReadOnlyList<string> OperationMetrics { get; set; } = [];
+
+    /// <summary>
+    /// Minimum requests in a bucket for its latency quantiles to reach the detectors; below it a
+    /// quantile is noise (the P95 of 4 requests is their maximum). 5.
+    /// </summary>
+    public int MinRequestsPerBucket { get; set; } = 5;
+
+    /// <summary>Maximum series with detector state (label explosions); beyond it new series are counted and dropped.</summary>
+    public int MaxSeries { get; set; } = 100_000;
+
+    /// <summary>Detector profiles; built-in profiles when null.</summary>
+    public ProfileSet? Profiles { get; set; }
+
+    /// <summary>Span aggregation settings; <see cref="BucketMs"/> and <see cref="AllowedLatenessMs"/> override its bucket width and pairing wait.</summary>
+    public TopologyOptions Topology { get; set; } = new();
+
+    /// <summary>Incident correlation and ranking settings.</summary>
+    public CorrelatorOptions Correlator { get; set; } = new();
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first setting out of range.</summary>
+    public void Validate()
+    {
+        if (BucketMs <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BucketMs), BucketMs, "BucketMs must be positive.");
+        }
+
+        if (AllowedLatenessMs < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(AllowedLatenessMs), AllowedLatenessMs, "AllowedLatenessMs must not be negative.");
+        }
+
+        if (AdvanceIntervalMs <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(AdvanceIntervalMs), AdvanceIntervalMs, "AdvanceIntervalMs must be positive.");
+        }
+
+        if (MinRequestsPerBucket < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinRequestsPerBucket), MinRequestsPerBucket, "MinRequestsPerBucket must be at least 1.");
+        }
+
+        if (MaxSeries < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxSeries), MaxSeries, "MaxSeries must be at least 1.");
+        }
+
+        ArgumentNullException.ThrowIfNull(ServiceMetrics);
+        ArgumentNullException.ThrowIfNull(EdgeMetrics);
+        ArgumentNullException.ThrowIfNull(InstanceMetrics);
+        ArgumentNullException.ThrowIfNull(OperationMetrics);
+        ArgumentNullException.ThrowIfNull(Topology);
+        ArgumentNullException.ThrowIfNull(Correlator);
+        Correlator.Validate();
+    }
+}

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using Aiops.Core;
+using Aiops.Ingestion.Otlp;
+using Aiops.Simulation;
+using Confluent.Kafka;
+
+namespace Aiops.Worker.Demo;
+
+/// <summary>
+/// Produces the simulator's telemetry to Kafka as the OpenTelemetry Collector's Kafka exporter
+/// would: OTLP protobuf <c>ExportTraceServiceRequest</c> records on the spans topic and
+/// <c>ExportMetricsServiceRequest</c> records on the metrics topic, simulated minute by simulated
+/// minute, paced to <c>minutesPerSecond</c> simulated minutes per wall-clock second.
+/// </summary>
+internal sealed class SimulationProducer : IDisposable
+{
+    /// <summary>
+    /// Spans per OTLP record. 200 spans (~40 KB protobuf) is close to what the Collector's batch
+    /// processor sends by default (8,192 items max, 200 ms timeout at moderate traffic) while keeping
+    /// records far below Kafka's 1 MiB default limit.
+    /// </summary>
+    internal const int SpansPerRecord = 200;
+
+    private readonly IProducer<byte[]?, byte[]> _producer;
+    private readonly string _metricsTopic;
+    private readonly string _spansTopic;
+    private readonly List<SpanRecord> _chunk = new(SpansPerRecord);
+    private Error? _error;
+
+    public SimulationProducer(string bootstrapServers, string metricsTopic, string spansTopic)
+    {
+        _metricsTopic = metricsTopic;
+        _spansTopic = spansTopic;
+        _producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            EnableIdempotence = true,
+            LingerMs = 5,
+        }).SetLogHandler(static (_, _) => { }).Build();
+    }
+
+    /// <summary>Records produced so far.</summary>
+    public long Records { get; private set; }
+
+    /// <summary>Spans produced so far.</summary>
+    public long Spans { get; private set; }
+
+    /// <summary>Metric points produced so far.</summary>
+    public long Points { get; private set; }
+
+    /// <summary>
+    /// Produces every batch of <paramref name="simulator"/>; <paramref name="onBatch"/> sees each after
+    /// it was handed to the producer. <paramref name="minutesPerSecond"/> ≤ 0 produces as fast as possible.
+    /// </summary>
+    public async Task ProduceAsync(ShopSimulator simulator, double minutesPerSecond, Action<SimulationBatch>? onBatch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(simulator);
+        var clock = Stopwatch.StartNew();
+        var index = 0;
+        foreach (var batch in simulator.Batches())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            ProduceBatch(batch);
+            onBatch?.Invoke(batch);
+            index++;
+            if (minutesPerSecond > 0)
+            {
+                var due = TimeSpan.FromSeconds(index / minutesPerSecond);
+                var wait = due - clock.Elapsed;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        Flush();
+    }
+
+    /// <summary>Produces one simulated minute: its metric points as one record, its spans in chunks.</summary>
+    public void ProduceBatch(SimulationBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Metrics.Count > 0)
+        {
+            Produce(_metricsTopic, OtlpProtobufEncoder.EncodeMetricPoints(batch.Metrics));
+            Points += batch.Metrics.Count;
+        }
+
+        for (var i = 0; i < batch.Spans.Count; i += SpansPerRecord)
+        {
+            _chunk.Clear();
+            for (var j = i; j < Math.Min(i + SpansPerRecord, batch.Spans.Count); j++)
+            {
+                _chunk.Add(batch.Spans[j]);
+            }
+
+            Produce(_spansTopic, OtlpProtobufEncoder.EncodeSpans(_chunk));
+            Spans += _chunk.Count;
+        }
+    }
+
+    /// <summary>Produces one pre-encoded record.</summary>
+    public void Produce(string topic, byte[] value)
+    {
+        while (true)
+        {
+            try
+            {
+                _producer.Produce(topic, new Message<byte[]?, byte[]> { Value = value }, report =>
+                {
+                    if (report.Error.IsError)
+                    {
+                        Interlocked.CompareExchange(ref _error, report.Error, null);
+                    }
+                });
+                Records++;
+                return;
+            }
+            catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                _producer.Poll(TimeSpan.FromMilliseconds(20));
+            }
+        }
+    }
+
+    /// <summary>Waits until every record is acknowledged; throws when one was not delivered.</summary>
+    public void Flush()
+    {
+        _producer.Flush(TimeSpan.FromSeconds(30));
+        if (Volatile.Read(ref _error) is { } error)
+        {
+            throw new KafkaException(error);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _producer.Dispose();
+}

@@ -1,0 +1,17 @@
+using Aiops.Pipeline;
+using Aiops.Worker.Processing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Aiops.Worker.Hosting;
+
+/// <summary>Registers the production decoder and processor (ingestion + pipeline adapters).</summary>
+internal static class CoreServices
+{
+    public static void Register(IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton(static _ => new EventTimePipeline());
+        services.AddSingleton<ITelemetryProcessor, PipelineProcessor>();
+        services.AddSingleton<ITelemetryDecoder, IngestionDecoder>();
+    }
+}

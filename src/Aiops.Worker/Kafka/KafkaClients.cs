@@ -1,0 +1,104 @@
+using Aiops.Worker.Options;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Aiops.Worker.Kafka;
+
+/// <summary>
+/// Builds the worker's Kafka clients from <see cref="KafkaOptions"/>. When the bootstrap setting
+/// is <c>embedded</c>, it starts one <see cref="EmbeddedBroker"/> for the life of the process and
+/// gives its address list to every client.
+/// </summary>
+internal sealed class KafkaClients : IDisposable
+{
+    private readonly KafkaOptions _options;
+    private readonly ILogger<KafkaClients> _logger;
+    private readonly Lock _gate = new();
+    private EmbeddedBroker? _embedded;
+
+    public KafkaClients(IOptions<KafkaOptions> options, ILogger<KafkaClients> logger)
+    {
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    /// <summary>The bootstrap list every client connects to.</summary>
+    public string BootstrapServers
+    {
+        get
+        {
+            if (!_options.UsesEmbeddedBroker)
+            {
+                return _options.BootstrapServers;
+            }
+
+            lock (_gate)
+            {
+                if (_embedded is null)
+                {
+                    _embedded = EmbeddedBroker.Start();
+                    Log.EmbeddedBrokerStarted(_logger, _embedded.BrokerCount, _embedded.BootstrapServers);
+                }
+
+                return _embedded.BootstrapServers;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The consumer: manual commits only (<c>enable.auto.commit=false</c>), so an offset is
+    /// committed after the records it covers are processed and their incidents flushed.
+    /// </summary>
+    public ConsumerBuilder<byte[]?, byte[]?> CreateConsumerBuilder()
+    {
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = BootstrapServers,
+            GroupId = _options.GroupId,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = _options.AutoOffsetReset == "latest" ? AutoOffsetReset.Latest : AutoOffsetReset.Earliest,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            // 1 MiB per partition per fetch: a few hundred OTLP batches, enough to keep the decoder busy.
+            MaxPartitionFetchBytes = 1 << 20,
+        };
+        Apply(config);
+        return new ConsumerBuilder<byte[]?, byte[]?>(config);
+    }
+
+    /// <summary>
+    /// The producer of incidents and dead letters: idempotent with <c>acks=all</c>, so a retried
+    /// send never writes an incident event twice.
+    /// </summary>
+    public ProducerBuilder<byte[]?, byte[]?> CreateProducerBuilder()
+    {
+        var config = new ProducerConfig
+        {
+            BootstrapServers = BootstrapServers,
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            LingerMs = 5,
+        };
+        Apply(config);
+        return new ProducerBuilder<byte[]?, byte[]?>(config);
+    }
+
+    private void Apply(ClientConfig config)
+    {
+        foreach (var (key, value) in _options.ClientProperties)
+        {
+            config.Set(key, value);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _embedded?.Dispose();
+            _embedded = null;
+        }
+    }
+}
