@@ -65,6 +65,12 @@ internal static class NabCommand
                 stderr.WriteLine("eval nab: " + e.Message);
                 return Task.FromResult(1);
             }
+            catch (InvalidOperationException e)
+            {
+                // A detector failure is a bug to report in full, not an input problem.
+                stderr.WriteLine("eval nab: " + e);
+                return Task.FromResult(2);
+            }
         });
         return command;
     }

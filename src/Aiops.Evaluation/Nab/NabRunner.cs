@@ -131,10 +131,22 @@ internal static class NabRunner
         {
             NabReference.Null => new double[file.Count],
             NabReference.Oracle => OracleScores(file),
-            _ => Detect(file, detector),
+            _ => DetectOrExplain(file, detector),
         };
         NabResultsWriter.Write(options.OutDir, options.DetectorName, file, scores);
         return (file, scores);
+    }
+
+    private static double[] DetectOrExplain(NabDataFile file, IDetectorFactory detector)
+    {
+        try
+        {
+            return Detect(file, detector);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InvalidOperationException($"{file.RelativePath}: detector '{detector.Name}' failed: {e.Message}", e);
+        }
     }
 
     /// <summary>Streams one file through a fresh detector, one point at a time, in row order.</summary>
