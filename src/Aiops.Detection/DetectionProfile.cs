@@ -41,8 +41,8 @@ public sealed record DetectionProfile
     /// <summary>The SSA model and residual scale are refitted every k accepted points (amortised cost).</summary>
     public int RefitInterval { get; init; } = 32;
 
-    /// <summary>Every how many refits the SSA subspace is recomputed by a full MathNet eigen-decomposition instead of warm-started subspace iteration.</summary>
-    public int FullDecompositionEvery { get; init; } = 8;
+    /// <summary>Every how many refits the SSA subspace is recomputed by a full MathNet eigen-decomposition instead of warm-started subspace iteration (64 × 32 points: MathNet's ≈ 300 B of work arrays amortise to ≈ 0.15 B per point).</summary>
+    public int FullDecompositionEvery { get; init; } = 64;
 
     /// <summary>Recent residuals kept for the empirical p-value (robust quantiles); 64 floats = 256 B.</summary>
     public int ResidualWindow { get; init; } = 64;
@@ -155,48 +155,174 @@ public sealed record DetectionProfile
     /// </summary>
     public IReadOnlyList<string> Validate()
     {
-        var errors = new List<string>();
-        void Require(bool ok, string field, string why)
+        // Conditions are checked first and messages formatted only on failure, so validating a good
+        // profile (every detector construction does) allocates nothing.
+        List<string>? errors = null;
+        if (!(WarmupPoints >= 0))
         {
-            if (!ok)
-            {
-                errors.Add($"{field}: {why}");
-            }
+            (errors ??= []).Add($"warmupPoints: must be >= 0, got {WarmupPoints}");
         }
 
-        Require(WarmupPoints >= 0, "warmupPoints", $"must be >= 0, got {WarmupPoints}");
-        Require(SsaWindow is >= 2 and <= 64, "ssaWindow", $"must be in [2, 64], got {SsaWindow}");
-        Require(SsaHistory >= 2 * SsaWindow && SsaHistory <= 512, "ssaHistory", $"must be in [2*ssaWindow, 512] = [{2 * SsaWindow}, 512], got {SsaHistory}");
-        Require(SsaRank >= 1 && SsaRank < SsaWindow, "ssaRank", $"must be in [1, ssaWindow-1] = [1, {SsaWindow - 1}], got {SsaRank}");
-        Require(RefitInterval is >= 1 and <= 100_000, "refitInterval", $"must be in [1, 100000], got {RefitInterval}");
-        Require(FullDecompositionEvery >= 1, "fullDecompositionEvery", $"must be >= 1, got {FullDecompositionEvery}");
-        Require(ResidualWindow is >= 8 and <= 1024, "residualWindow", $"must be in [8, 1024], got {ResidualWindow}");
-        Require(BandSigmas > 0 && double.IsFinite(BandSigmas), "bandSigmas", $"must be a positive number, got {BandSigmas}");
-        Require(SpikePValue is > 0 and < 1, "spikePValue", $"must be in (0, 1), got {SpikePValue}");
-        Require(MartingaleEpsilon is > 0 and < 1, "martingaleEpsilon", $"must be in (0, 1), got {MartingaleEpsilon}");
-        Require(MartingalePFloor is > 0 and < 1, "martingalePFloor", $"must be in (0, 1), got {MartingalePFloor}");
-        Require(MartingaleLogThreshold > 0 && double.IsFinite(MartingaleLogThreshold), "martingaleLogThreshold", $"must be a positive number, got {MartingaleLogThreshold}");
-        Require(CusumK >= 0 && double.IsFinite(CusumK), "cusumK", $"must be >= 0, got {CusumK}");
-        Require(CusumH > 0 && double.IsFinite(CusumH), "cusumH", $"must be > 0, got {CusumH}");
-        Require(LevelAlpha is > 0 and <= 1, "levelAlpha", $"must be in (0, 1], got {LevelAlpha}");
-        Require(TrendBlockPoints >= 1, "trendBlockPoints", $"must be >= 1, got {TrendBlockPoints}");
-        Require(TrendBlocks is >= 8 and <= 128, "trendBlocks", $"must be in [8, 128], got {TrendBlocks}");
-        Require(TrendPValue is > 0 and < 1, "trendPValue", $"must be in (0, 1), got {TrendPValue}");
-        Require(TrendMinChangeSigmas >= 0 && double.IsFinite(TrendMinChangeSigmas), "trendMinChangeSigmas", $"must be >= 0, got {TrendMinChangeSigmas}");
-        Require(Capacity is null || double.IsFinite(Capacity.Value), "capacity", $"must be a finite number or null, got {Capacity}");
-        Require(RateRelativeIncrease > 0 && double.IsFinite(RateRelativeIncrease), "rateRelativeIncrease", $"must be > 0, got {RateRelativeIncrease}");
-        Require(RateLogThreshold > 0 && double.IsFinite(RateLogThreshold), "rateLogThreshold", $"must be > 0, got {RateLogThreshold}");
-        Require(RateBaselineHalfLife >= 1 && double.IsFinite(RateBaselineHalfLife), "rateBaselineHalfLife", $"must be >= 1, got {RateBaselineHalfLife}");
-        Require(RateMinBaselineRequests >= 0 && double.IsFinite(RateMinBaselineRequests), "rateMinBaselineRequests", $"must be >= 0, got {RateMinBaselineRequests}");
-        Require(RateFloor is > 0 and < 1, "rateFloor", $"must be in (0, 1), got {RateFloor}");
-        Require(TailMinRelativeShift > 0 && double.IsFinite(TailMinRelativeShift), "tailMinRelativeShift", $"must be > 0, got {TailMinRelativeShift}");
-        Require(CooldownPoints >= 0, "cooldownPoints", $"must be >= 0, got {CooldownPoints}");
-        Require(SeasonMinExplained is > 0 and < 1, "seasonMinExplained", $"must be in (0, 1), got {SeasonMinExplained}");
-        Require(SeasonAlpha is > 0 and <= 1, "seasonAlpha", $"must be in (0, 1], got {SeasonAlpha}");
-        Require(DailyBuckets is >= 4 and <= 288, "dailyBuckets", $"must be in [4, 288], got {DailyBuckets}");
-        Require(WeeklyBuckets is >= 7 and <= 336, "weeklyBuckets", $"must be in [7, 336], got {WeeklyBuckets}");
-        Require(GapIntervals > 1 && double.IsFinite(GapIntervals), "gapIntervals", $"must be > 1, got {GapIntervals}");
-        Require(MaxSubstitutedPoints >= 0, "maxSubstitutedPoints", $"must be >= 0, got {MaxSubstitutedPoints}");
-        return errors;
+        if (!(SsaWindow is >= 2 and <= 64))
+        {
+            (errors ??= []).Add($"ssaWindow: must be in [2, 64], got {SsaWindow}");
+        }
+
+        if (!(SsaHistory >= 2 * SsaWindow && SsaHistory <= 512))
+        {
+            (errors ??= []).Add($"ssaHistory: must be in [2*ssaWindow, 512] = [{2 * SsaWindow}, 512], got {SsaHistory}");
+        }
+
+        if (!(SsaRank >= 1 && SsaRank < SsaWindow))
+        {
+            (errors ??= []).Add($"ssaRank: must be in [1, ssaWindow-1] = [1, {SsaWindow - 1}], got {SsaRank}");
+        }
+
+        if (!(RefitInterval is >= 1 and <= 100_000))
+        {
+            (errors ??= []).Add($"refitInterval: must be in [1, 100000], got {RefitInterval}");
+        }
+
+        if (!(FullDecompositionEvery >= 1))
+        {
+            (errors ??= []).Add($"fullDecompositionEvery: must be >= 1, got {FullDecompositionEvery}");
+        }
+
+        if (!(ResidualWindow is >= 8 and <= 1024))
+        {
+            (errors ??= []).Add($"residualWindow: must be in [8, 1024], got {ResidualWindow}");
+        }
+
+        if (!(BandSigmas > 0 && double.IsFinite(BandSigmas)))
+        {
+            (errors ??= []).Add($"bandSigmas: must be a positive number, got {BandSigmas}");
+        }
+
+        if (!(SpikePValue is > 0 and < 1))
+        {
+            (errors ??= []).Add($"spikePValue: must be in (0, 1), got {SpikePValue}");
+        }
+
+        if (!(MartingaleEpsilon is > 0 and < 1))
+        {
+            (errors ??= []).Add($"martingaleEpsilon: must be in (0, 1), got {MartingaleEpsilon}");
+        }
+
+        if (!(MartingalePFloor is > 0 and < 1))
+        {
+            (errors ??= []).Add($"martingalePFloor: must be in (0, 1), got {MartingalePFloor}");
+        }
+
+        if (!(MartingaleLogThreshold > 0 && double.IsFinite(MartingaleLogThreshold)))
+        {
+            (errors ??= []).Add($"martingaleLogThreshold: must be a positive number, got {MartingaleLogThreshold}");
+        }
+
+        if (!(CusumK >= 0 && double.IsFinite(CusumK)))
+        {
+            (errors ??= []).Add($"cusumK: must be >= 0, got {CusumK}");
+        }
+
+        if (!(CusumH > 0 && double.IsFinite(CusumH)))
+        {
+            (errors ??= []).Add($"cusumH: must be > 0, got {CusumH}");
+        }
+
+        if (!(LevelAlpha is > 0 and <= 1))
+        {
+            (errors ??= []).Add($"levelAlpha: must be in (0, 1], got {LevelAlpha}");
+        }
+
+        if (!(TrendBlockPoints >= 1))
+        {
+            (errors ??= []).Add($"trendBlockPoints: must be >= 1, got {TrendBlockPoints}");
+        }
+
+        if (!(TrendBlocks is >= 8 and <= 128))
+        {
+            (errors ??= []).Add($"trendBlocks: must be in [8, 128], got {TrendBlocks}");
+        }
+
+        if (!(TrendPValue is > 0 and < 1))
+        {
+            (errors ??= []).Add($"trendPValue: must be in (0, 1), got {TrendPValue}");
+        }
+
+        if (!(TrendMinChangeSigmas >= 0 && double.IsFinite(TrendMinChangeSigmas)))
+        {
+            (errors ??= []).Add($"trendMinChangeSigmas: must be >= 0, got {TrendMinChangeSigmas}");
+        }
+
+        if (!(Capacity is null || double.IsFinite(Capacity.Value)))
+        {
+            (errors ??= []).Add($"capacity: must be a finite number or null, got {Capacity}");
+        }
+
+        if (!(RateRelativeIncrease > 0 && double.IsFinite(RateRelativeIncrease)))
+        {
+            (errors ??= []).Add($"rateRelativeIncrease: must be > 0, got {RateRelativeIncrease}");
+        }
+
+        if (!(RateLogThreshold > 0 && double.IsFinite(RateLogThreshold)))
+        {
+            (errors ??= []).Add($"rateLogThreshold: must be > 0, got {RateLogThreshold}");
+        }
+
+        if (!(RateBaselineHalfLife >= 1 && double.IsFinite(RateBaselineHalfLife)))
+        {
+            (errors ??= []).Add($"rateBaselineHalfLife: must be >= 1, got {RateBaselineHalfLife}");
+        }
+
+        if (!(RateMinBaselineRequests >= 0 && double.IsFinite(RateMinBaselineRequests)))
+        {
+            (errors ??= []).Add($"rateMinBaselineRequests: must be >= 0, got {RateMinBaselineRequests}");
+        }
+
+        if (!(RateFloor is > 0 and < 1))
+        {
+            (errors ??= []).Add($"rateFloor: must be in (0, 1), got {RateFloor}");
+        }
+
+        if (!(TailMinRelativeShift > 0 && double.IsFinite(TailMinRelativeShift)))
+        {
+            (errors ??= []).Add($"tailMinRelativeShift: must be > 0, got {TailMinRelativeShift}");
+        }
+
+        if (!(CooldownPoints >= 0))
+        {
+            (errors ??= []).Add($"cooldownPoints: must be >= 0, got {CooldownPoints}");
+        }
+
+        if (!(SeasonMinExplained is > 0 and < 1))
+        {
+            (errors ??= []).Add($"seasonMinExplained: must be in (0, 1), got {SeasonMinExplained}");
+        }
+
+        if (!(SeasonAlpha is > 0 and <= 1))
+        {
+            (errors ??= []).Add($"seasonAlpha: must be in (0, 1], got {SeasonAlpha}");
+        }
+
+        if (!(DailyBuckets is >= 4 and <= 288))
+        {
+            (errors ??= []).Add($"dailyBuckets: must be in [4, 288], got {DailyBuckets}");
+        }
+
+        if (!(WeeklyBuckets is >= 7 and <= 336))
+        {
+            (errors ??= []).Add($"weeklyBuckets: must be in [7, 336], got {WeeklyBuckets}");
+        }
+
+        if (!(GapIntervals > 1 && double.IsFinite(GapIntervals)))
+        {
+            (errors ??= []).Add($"gapIntervals: must be > 1, got {GapIntervals}");
+        }
+
+        if (!(MaxSubstitutedPoints >= 0))
+        {
+            (errors ??= []).Add($"maxSubstitutedPoints: must be >= 0, got {MaxSubstitutedPoints}");
+        }
+
+        return errors ?? (IReadOnlyList<string>)[];
     }
 }

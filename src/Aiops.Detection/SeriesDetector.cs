@@ -273,8 +273,11 @@ public sealed class SeriesDetector
             _negN = 0;
         }
 
-        _cusumPos = Math.Max(0, _cusumPos + zLevel - profile.CusumK);
-        _cusumNeg = Math.Max(0, _cusumNeg - zLevel - profile.CusumK);
+        if (warm)
+        {
+            _cusumPos = Math.Max(0, _cusumPos + zLevel - profile.CusumK);
+            _cusumNeg = Math.Max(0, _cusumNeg - zLevel - profile.CusumK);
+        }
         if (_cusumPos > 0)
         {
             _posSum += deseasonalised;
@@ -343,7 +346,11 @@ public sealed class SeriesDetector
                     _tailN = 0;
                 }
 
-                _tailCusum = Math.Max(0, _tailCusum + ((rel - (profile.TailMinRelativeShift / 2)) / sigma));
+                if (warm)
+                {
+                    _tailCusum = Math.Max(0, _tailCusum + ((rel - (profile.TailMinRelativeShift / 2)) / sigma));
+                }
+
                 if (_tailCusum > 0)
                 {
                     _tailSum += rel;

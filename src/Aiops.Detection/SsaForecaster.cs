@@ -157,10 +157,11 @@ internal sealed class SsaForecaster
 
     private void FullDecomposition(double[] cov, int l)
     {
-        var a = t_work is { Length: var al } && al >= l * l ? t_work : t_work = new double[64 * 64];
-        var vectors = t_vectors is { Length: var vl } && vl >= l * l ? t_vectors : t_vectors = new double[64 * 64];
-        var d = t_d is { Length: var dl } && dl >= l * l ? t_d : t_d = new double[64 * 64];
-        var values = t_values is { Length: var el } && el >= l ? t_values : t_values = new Complex[64];
+        // MathNet's provider wants arrays of exactly order × order; they are cached per thread for the last L used.
+        var a = t_work is { Length: var al } && al == l * l ? t_work : t_work = new double[l * l];
+        var vectors = t_vectors is { Length: var vl } && vl == l * l ? t_vectors : t_vectors = new double[l * l];
+        var d = t_d is { Length: var dl } && dl == l * l ? t_d : t_d = new double[l * l];
+        var values = t_values is { Length: var el } && el == l ? t_values : t_values = new Complex[l];
         Array.Copy(cov, a, l * l);
         LinearAlgebraControl.Provider.EigenDecomp(true, l, a, vectors, values, d);
 
@@ -174,7 +175,7 @@ internal sealed class SsaForecaster
 
     private void SubspaceIteration(double[] cov, int l, int steps)
     {
-        var y = t_work is { Length: var al } && al >= l * l ? t_work : t_work = new double[64 * 64];
+        var y = t_work is { Length: var al } && al == l * l ? t_work : t_work = new double[l * l];
         for (var step = 0; step < steps; step++)
         {
             for (var c = 0; c < _rank; c++)
