@@ -7,7 +7,7 @@ namespace Aiops.Evaluation.Nab;
 internal static class NabCommand
 {
     /// <summary>Builds <c>nab --data &lt;dir&gt; --out &lt;dir&gt; [--detector-name aiops] [--threads N] [--report file] [--reference null|oracle]</c>.</summary>
-    public static Command Create(IDetectorFactory detector)
+    public static Command Create(IDetectorFactory? detector)
     {
         var data = new Option<string>("--data")
         {
@@ -39,9 +39,10 @@ internal static class NabCommand
             DefaultValueFactory = _ => NabReference.None,
         };
 
+        var profiles = EvalCommand.ProfilesOption();
         var command = new Command("nab", "Stream every NAB file through the detector online, write NAB result files and print NAB scores (standard, low-FP, low-FN).")
         {
-            data, output, name, threads, report, reference,
+            data, output, name, threads, report, reference, profiles,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -56,11 +57,11 @@ internal static class NabCommand
                 parseResult.GetValue(report));
             try
             {
-                var result = NabRunner.Run(options, detector, cancellationToken);
+                var result = NabRunner.Run(options, EvalCommand.Resolve(detector, parseResult.GetValue(profiles)), cancellationToken);
                 stdout.Write(result.Report);
                 return Task.FromResult(0);
             }
-            catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or UnauthorizedAccessException or System.Text.Json.JsonException)
+            catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or UnauthorizedAccessException or System.Text.Json.JsonException or Aiops.Detection.ProfileValidationException)
             {
                 stderr.WriteLine("eval nab: " + e.Message);
                 return Task.FromResult(1);
