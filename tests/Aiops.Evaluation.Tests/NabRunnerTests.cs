@@ -102,6 +102,41 @@ public sealed class NabRunnerTests : IDisposable
     }
 
     [Fact]
+    public void ScoringWrittenResultFilesAgainGivesTheSameScoresAndUsesShippedThresholds()
+    {
+        var outDir = Path.Combine(_root, "out");
+        var detected = NabRunner.Run(new NabRunOptions(_root, outDir, "mydet", 2), new JumpDetector());
+        Directory.CreateDirectory(Path.Combine(_root, "config"));
+        File.WriteAllText(Path.Combine(_root, "config", "thresholds.json"), """{"mydet": {"standard": {"score": 0, "threshold": 2.0}}}""");
+
+        var rescored = NabRunner.Run(new NabRunOptions(_root, outDir, "mydet", 2, ScoreOnly: true), new JumpDetector());
+
+        // Scores are written in round-trip format, so reading them back reproduces every raw score exactly.
+        for (var p = 0; p < detected.Profiles.Count; p++)
+        {
+            Assert.Equal(detected.Profiles[p].RawScore, rescored.Profiles[p].RawScore);
+            Assert.Equal(detected.Profiles[p].Threshold, rescored.Profiles[p].Threshold);
+        }
+
+        // A shipped threshold of 2.0 detects nothing: both windows missed → raw −2, normalised 0.
+        Assert.Contains("At the thresholds NAB ships", rescored.Report, StringComparison.Ordinal);
+        Assert.Matches(@"standard\s+2\s+-2\.000\s+-2\.000\s+2\.0\s+0\.00", rescored.Report);
+    }
+
+    [Fact]
+    public void ScoringAResultFileWithTheWrongRowCountIsAnError()
+    {
+        var outDir = Path.Combine(_root, "out");
+        NabRunner.Run(new NabRunOptions(_root, outDir, "mydet", 1), new JumpDetector());
+        var path = Path.Combine(outDir, "mydet", "realA", "mydet_flat.csv");
+        File.WriteAllLines(path, File.ReadAllLines(path)[..^1]);
+
+        var e = Assert.Throws<InvalidDataException>(() => NabRunner.Run(new NabRunOptions(_root, outDir, "mydet", 1, ScoreOnly: true), new JumpDetector()));
+
+        Assert.Contains("39 rows, the data file has 40", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ADetectorNameWithAnUnderscoreIsRejected() =>
         Assert.Throws<ArgumentException>(() => NabRunner.Run(new NabRunOptions(_root, Path.Combine(_root, "o"), "my_det", 1), new JumpDetector()));
 

@@ -39,10 +39,14 @@ internal static class NabCommand
             DefaultValueFactory = _ => NabReference.None,
         };
 
+        var scoreOnly = new Option<bool>("--score-only")
+        {
+            Description = "Run no detector: score the result files already under <out>/<detector-name>/ (e.g. a published NAB detector's), also at NAB's shipped thresholds.",
+        };
         var profiles = EvalCommand.ProfilesOption();
         var command = new Command("nab", "Stream every NAB file through the detector online, write NAB result files and print NAB scores (standard, low-FP, low-FN).")
         {
-            data, output, name, threads, report, reference, profiles,
+            data, output, name, threads, report, reference, profiles, scoreOnly,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -54,7 +58,8 @@ internal static class NabCommand
                 parseResult.GetValue(name)!,
                 Math.Max(1, parseResult.GetValue(threads)),
                 parseResult.GetValue(reference),
-                parseResult.GetValue(report));
+                parseResult.GetValue(report),
+                parseResult.GetValue(scoreOnly));
             try
             {
                 var result = NabRunner.Run(options, EvalCommand.Resolve(detector, parseResult.GetValue(profiles)), cancellationToken);

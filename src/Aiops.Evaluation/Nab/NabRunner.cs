@@ -27,7 +27,8 @@ internal enum NabReference
 /// <param name="Parallelism">Files processed at once.</param>
 /// <param name="Reference">A reference detector to run instead of the factory's.</param>
 /// <param name="ReportPath">Optional extra copy of the text report.</param>
-internal sealed record NabRunOptions(string DataRoot, string OutDir, string DetectorName, int Parallelism, NabReference Reference = NabReference.None, string? ReportPath = null);
+/// <param name="ScoreOnly">Score result files already in <paramref name="OutDir"/> (e.g. a published detector's) instead of running a detector.</param>
+internal sealed record NabRunOptions(string DataRoot, string OutDir, string DetectorName, int Parallelism, NabReference Reference = NabReference.None, string? ReportPath = null, bool ScoreOnly = false);
 
 /// <summary>The outcome of a NAB run.</summary>
 /// <param name="Profiles">One score per profile, in the order of <c>profiles.json</c>.</param>
@@ -103,11 +104,30 @@ internal static class NabRunner
             results.Add(scorer.Score(profile));
         }
 
+        // NAB ships the thresholds its published detectors reached; scoring at them reproduces
+        // published_scores.json, which checks this scorer against NAB's when result files are at hand.
+        var shipped = new List<NabProfileScore>();
+        var thresholdsPath = Path.Combine(options.DataRoot, "config", "thresholds.json");
+        if (File.Exists(thresholdsPath))
+        {
+            var thresholds = ReadPublished(File.ReadAllText(thresholdsPath), "threshold");
+            if (thresholds.TryGetValue(options.DetectorName, out var byProfile))
+            {
+                foreach (var profile in profiles)
+                {
+                    if (byProfile.TryGetValue(profile.Name, out var t))
+                    {
+                        shipped.Add(scorer.ScoreAt(profile, t));
+                    }
+                }
+            }
+        }
+
         var publishedPath = Path.Combine(options.DataRoot, "published_scores.json");
         var published = File.Exists(publishedPath) ? ReadPublished(File.ReadAllText(publishedPath)) : [];
         var header = string.Create(CultureInfo.InvariantCulture,
-            $"NAB scores: detector '{options.DetectorName}'{(options.Reference == NabReference.None ? "" : $" (reference: {options.Reference})")}, {data.Length} files, {rows} rows, {scorer.TotalWindows} windows; detection + writing {detectSeconds:F1} s on {options.Parallelism} thread(s)");
-        var report = NabReport.Format(header, options.DetectorName, results, published);
+            $"NAB scores: detector '{options.DetectorName}'{(options.Reference == NabReference.None ? "" : $" (reference: {options.Reference})")}{(options.ScoreOnly ? " (existing result files)" : "")}, {data.Length} files, {rows} rows, {scorer.TotalWindows} windows; {(options.ScoreOnly ? "reading" : "detection + writing")} {detectSeconds:F1} s on {options.Parallelism} thread(s)");
+        var report = NabReport.Format(header, options.DetectorName, results, published, shipped);
         Directory.CreateDirectory(options.OutDir);
         File.WriteAllText(Path.Combine(options.OutDir, options.DetectorName + "_scores.txt"), report);
         if (options.ReportPath is not null)
@@ -127,6 +147,11 @@ internal static class NabRunner
     private static (NabDataFile File, double[] Scores) ProcessFile(NabRunOptions options, string relativePath, List<(long StartMs, long EndMs)> windows, IDetectorFactory detector)
     {
         var file = NabCorpus.ReadDataFile(options.DataRoot, relativePath, windows);
+        if (options.ScoreOnly)
+        {
+            return (file, ReadResults(NabResultsWriter.ResultPath(options.OutDir, options.DetectorName, file), file.Count));
+        }
+
         var scores = options.Reference switch
         {
             NabReference.Null => new double[file.Count],
@@ -164,6 +189,51 @@ internal static class NabRunner
         return scores;
     }
 
+    /// <summary>Reads the <c>anomaly_score</c> column of an existing results file (one row per data row).</summary>
+    /// <exception cref="InvalidDataException">The file is missing the column, has another row count, or a score is not a number.</exception>
+    internal static double[] ReadResults(string path, int rows)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"results file not found: {path}");
+        }
+
+        using var reader = new StreamReader(path);
+        var header = (reader.ReadLine() ?? string.Empty).Split(',');
+        var column = Array.IndexOf(header, "anomaly_score");
+        if (column < 0)
+        {
+            throw new InvalidDataException($"{path}: no anomaly_score column");
+        }
+
+        var scores = new double[rows];
+        var row = 0;
+        string? line;
+        while ((line = reader.ReadLine()) != null)
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            var fields = line.Split(',');
+            if (row >= rows || fields.Length <= column
+                || !double.TryParse(fields[column], NumberStyles.Float, CultureInfo.InvariantCulture, out scores[row]) || double.IsNaN(scores[row]))
+            {
+                throw new InvalidDataException($"{path}: row {row + 1} is beyond the data file's {rows} rows or has no numeric anomaly_score");
+            }
+
+            row++;
+        }
+
+        if (row != rows)
+        {
+            throw new InvalidDataException($"{path}: {row} rows, the data file has {rows}");
+        }
+
+        return scores;
+    }
+
     /// <summary>The label-reading oracle: 1 on the first scored row of each window (worth exactly tpWeight), 0 elsewhere.</summary>
     internal static double[] OracleScores(NabDataFile file)
     {
@@ -181,8 +251,11 @@ internal static class NabRunner
         return scores;
     }
 
-    /// <summary>Reads NAB's <c>final_results.json</c> shape: detector → profile → normalised score.</summary>
-    internal static Dictionary<string, Dictionary<string, double>> ReadPublished(string json)
+    /// <summary>
+    /// Reads NAB's <c>final_results.json</c> shape (detector → profile → normalised score), or with
+    /// <paramref name="field"/> the <c>thresholds.json</c> shape (detector → profile → {field: value}).
+    /// </summary>
+    internal static Dictionary<string, Dictionary<string, double>> ReadPublished(string json, string? field = null)
     {
         var result = new Dictionary<string, Dictionary<string, double>>(StringComparer.Ordinal);
         using var doc = JsonDocument.Parse(json);
@@ -201,9 +274,10 @@ internal static class NabRunner
             var byProfile = new Dictionary<string, double>(StringComparer.Ordinal);
             foreach (var p in detector.Value.EnumerateObject())
             {
-                if (p.Value.ValueKind == JsonValueKind.Number)
+                var value = field is null ? p.Value : p.Value.ValueKind == JsonValueKind.Object && p.Value.TryGetProperty(field, out var v) ? v : default;
+                if (value.ValueKind == JsonValueKind.Number)
                 {
-                    byProfile[p.Name] = p.Value.GetDouble();
+                    byProfile[p.Name] = value.GetDouble();
                 }
             }
 
@@ -218,7 +292,7 @@ internal static class NabRunner
 internal static class NabReport
 {
     /// <summary>Builds the report text.</summary>
-    public static string Format(string header, string detector, IReadOnlyList<NabProfileScore> results, Dictionary<string, Dictionary<string, double>> published)
+    public static string Format(string header, string detector, IReadOnlyList<NabProfileScore> results, Dictionary<string, Dictionary<string, double>> published, IReadOnlyList<NabProfileScore>? shipped = null)
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -228,6 +302,16 @@ internal static class NabReport
         foreach (var r in results)
         {
             sb.AppendLine(c, $"{r.Profile.Name,-20} {r.Threshold,12:G6} {r.RawScore,10:F3} {r.NullScore,10:F3} {r.PerfectScore,8:F1} {r.NormalizedScore,10:F2}");
+        }
+
+        if (shipped is { Count: > 0 })
+        {
+            sb.AppendLine();
+            sb.AppendLine("At the thresholds NAB ships for this detector (config/thresholds.json):");
+            foreach (var r in shipped)
+            {
+                sb.AppendLine(c, $"{r.Profile.Name,-20} {r.Threshold,12:G6} {r.RawScore,10:F3} {r.NullScore,10:F3} {r.PerfectScore,8:F1} {r.NormalizedScore,10:F2}");
+            }
         }
 
         if (published.Count > 0)
