@@ -51,6 +51,9 @@ public sealed class SeriesDetector
     private long _levelUpdates;
     private double _level;
     private double _levelAbsDev;
+    private double _levelVar;
+    private double _levelLag1;
+    private double _levelLastDev;
     private double _cusumPos;
     private double _cusumNeg;
     private long _posStartTs;
@@ -257,8 +260,13 @@ public sealed class SeriesDetector
             _level = deseasonalised;
         }
 
-        var levelSigma = Math.Max(1.2533 * _levelAbsDev, ScaleFloor());
-        var zLevel = (deseasonalised - _level) / levelSigma;
+        // σ is the long-run standard deviation of the mean: for AR(1)-like deviations with lag-1
+        // correlation ρ, Var(mean of n) ≈ σ²(1 + ρ)/((1 − ρ) n), so correlated noise (φ = 0.9 → ×4.4)
+        // does not read as a sustained shift.
+        var rho = _levelVar > 0 ? Math.Clamp(_levelLag1 / _levelVar, 0, 0.95) : 0;
+        var levelSigma = Math.Max(1.2533 * _levelAbsDev * Math.Sqrt((1 + rho) / (1 - rho)), ScaleFloor());
+        var levelDev = deseasonalised - _level;
+        var zLevel = levelDev / levelSigma;
         if (_cusumPos <= 0)
         {
             _posStartTs = ts;
@@ -278,6 +286,7 @@ public sealed class SeriesDetector
             _cusumPos = Math.Max(0, _cusumPos + zLevel - profile.CusumK);
             _cusumNeg = Math.Max(0, _cusumNeg - zLevel - profile.CusumK);
         }
+
         if (_cusumPos > 0)
         {
             _posSum += deseasonalised;
@@ -305,7 +314,8 @@ public sealed class SeriesDetector
             shiftN = isUp ? _posN : _negN;
             shiftDirection = isUp ? Direction.Up : Direction.Down;
             var allowed = profile.Direction == AlertDirection.Both || (isUp ? profile.Direction == AlertDirection.Up : profile.Direction == AlertDirection.Down);
-            if (warm && allowed && _cooldownLevel == 0)
+            var material = Math.Abs(shiftMean - _level) >= profile.LevelMinShiftSigmas * scale;
+            if (warm && allowed && material && _cooldownLevel == 0)
             {
                 fired |= DetectorFlags.LevelShift;
                 _cooldownLevel = profile.CooldownPoints;
@@ -323,7 +333,11 @@ public sealed class SeriesDetector
             var a = Math.Max(profile.LevelAlpha, 1.0 / _levelUpdates);
             _level += a * (deseasonalised - _level);
             _levelAbsDev += a * (Math.Abs(deseasonalised - _level) - _levelAbsDev);
+            _levelVar += a * ((levelDev * levelDev) - _levelVar);
+            _levelLag1 += a * ((levelDev * _levelLastDev) - _levelLag1);
         }
+
+        _levelLastDev = levelDev;
 
         // Tail latency: CUSUM of the relative deviation above (1 + δ/2), standardised by its typical size.
         double tailMean = 0;
@@ -404,14 +418,16 @@ public sealed class SeriesDetector
                 _rateExcessRequests = 0;
             }
 
-            _rateCusum = Math.Max(0, _rateCusum + llr);
+            // Until the baseline has seen enough requests the test only learns (a CUSUM against the
+            // floor rate would start far above its threshold and freeze the baseline forever).
+            var ready = warm && _rateRequests >= profile.RateMinBaselineRequests;
+            _rateCusum = ready ? Math.Max(0, _rateCusum + llr) : 0;
             if (_rateCusum > 0)
             {
                 _rateExcessErrors += errors;
                 _rateExcessRequests += total;
             }
 
-            var ready = _rateRequests >= profile.RateMinBaselineRequests;
             if (ready)
             {
                 evidence = Math.Max(evidence, _rateCusum / profile.RateLogThreshold);
@@ -545,7 +561,8 @@ public sealed class SeriesDetector
         {
             Span<double> history = stackalloc double[profile.SsaHistory];
             _ssa.CopyHistory(history);
-            var period = PeriodDetector.DominantPeriod(history, 4, profile.SsaHistory / 2, 0.5);
+            // Periods shorter than the SSA window are already modelled by the SSA components.
+            var period = PeriodDetector.DominantPeriod(history, profile.SsaWindow, profile.SsaHistory / 2, 0.5);
             if (period > 0)
             {
                 _season.OfferPeriod(period, _intervalMs);
@@ -660,6 +677,9 @@ public sealed class SeriesDetector
         w.Write(_levelUpdates);
         w.Write(_level);
         w.Write(_levelAbsDev);
+        w.Write(_levelVar);
+        w.Write(_levelLag1);
+        w.Write(_levelLastDev);
         w.Write(_cusumPos);
         w.Write(_cusumNeg);
         w.Write(_posStartTs);
@@ -750,6 +770,9 @@ public sealed class SeriesDetector
         _levelUpdates = r.ReadInt64();
         _level = r.ReadDouble();
         _levelAbsDev = r.ReadDouble();
+        _levelVar = r.ReadDouble();
+        _levelLag1 = r.ReadDouble();
+        _levelLastDev = r.ReadDouble();
         _cusumPos = r.ReadDouble();
         _cusumNeg = r.ReadDouble();
         _posStartTs = r.ReadInt64();
