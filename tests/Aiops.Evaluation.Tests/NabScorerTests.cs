@@ -118,6 +118,25 @@ public class NabScorerTests
     }
 
     [Fact]
+    public void DetectionRateViewReportsTheSweepAtTheTopFractionOfRows()
+    {
+        var scores = new double[20];
+        scores[5] = 0.3;
+        scores[9] = 0.6;
+        scores[15] = 0.9;
+        var scorer = new NabScorer([new NabScoredFile("cat/a.csv", scores, OneWindow)]);
+
+        // 17 scored rows: the top 1/17 is row 15 alone (threshold 0.9), the top 2/17 adds row 9 (0.6);
+        // raw scores as in the optimisation test above.
+        var rates = scorer.AtDetectionRates(Standard, [1.0 / 17, 2.0 / 17]);
+
+        Assert.Equal(0.9, rates[0].Threshold);
+        Assert.Equal(-1.10972038, rates[0].RawScore, 7);
+        Assert.Equal(0.6, rates[1].Threshold);
+        Assert.Equal(0.85726871, rates[1].RawScore, 7);
+    }
+
+    [Fact]
     public void AmongEquallyGoodThresholdsTheHighestWins()
     {
         var scores = new double[20];

@@ -127,7 +127,8 @@ internal static class NabRunner
         var published = File.Exists(publishedPath) ? ReadPublished(File.ReadAllText(publishedPath)) : [];
         var header = string.Create(CultureInfo.InvariantCulture,
             $"NAB scores: detector '{options.DetectorName}'{(options.Reference == NabReference.None ? "" : $" (reference: {options.Reference})")}{(options.ScoreOnly ? " (existing result files)" : "")}, {data.Length} files, {rows} rows, {scorer.TotalWindows} windows; {(options.ScoreOnly ? "reading" : "detection + writing")} {detectSeconds:F1} s on {options.Parallelism} thread(s)");
-        var report = NabReport.Format(header, options.DetectorName, results, published, shipped);
+        var rates = profiles.Count == 0 ? [] : scorer.AtDetectionRates(profiles[0], [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]);
+        var report = NabReport.Format(header, options.DetectorName, results, published, shipped, rates);
         Directory.CreateDirectory(options.OutDir);
         File.WriteAllText(Path.Combine(options.OutDir, options.DetectorName + "_scores.txt"), report);
         if (options.ReportPath is not null)
@@ -292,7 +293,7 @@ internal static class NabRunner
 internal static class NabReport
 {
     /// <summary>Builds the report text.</summary>
-    public static string Format(string header, string detector, IReadOnlyList<NabProfileScore> results, Dictionary<string, Dictionary<string, double>> published, IReadOnlyList<NabProfileScore>? shipped = null)
+    public static string Format(string header, string detector, IReadOnlyList<NabProfileScore> results, Dictionary<string, Dictionary<string, double>> published, IReadOnlyList<NabProfileScore>? shipped = null, IReadOnlyList<(double Fraction, double Threshold, double RawScore)>? rates = null)
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -311,6 +312,18 @@ internal static class NabReport
             foreach (var r in shipped)
             {
                 sb.AppendLine(c, $"{r.Profile.Name,-20} {r.Threshold,12:G6} {r.RawScore,10:F3} {r.NullScore,10:F3} {r.PerfectScore,8:F1} {r.NormalizedScore,10:F2}");
+            }
+        }
+
+        if (rates is { Count: > 0 } && results.Count > 0)
+        {
+            var p = results[0];
+            sb.AppendLine();
+            sb.AppendLine(c, $"{p.Profile.Name} raw score if the top fraction of scored rows were detections (where the scores carry signal):");
+            foreach (var (fraction, threshold, raw) in rates)
+            {
+                var normalised = p.PerfectScore == p.NullScore ? double.NaN : 100.0 * (raw - p.NullScore) / (p.PerfectScore - p.NullScore);
+                sb.AppendLine(c, $"  top {fraction * 100,6:F2} % of rows: threshold {threshold,10:G6}  raw {raw,10:F3}  normalised {normalised,7:F2}");
             }
         }
 
