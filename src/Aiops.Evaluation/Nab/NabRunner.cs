@@ -127,6 +127,7 @@ internal static class NabRunner
         var published = File.Exists(publishedPath) ? ReadPublished(File.ReadAllText(publishedPath)) : [];
         var header = string.Create(CultureInfo.InvariantCulture,
             $"NAB scores: detector '{options.DetectorName}'{(options.Reference == NabReference.None ? "" : $" (reference: {options.Reference})")}{(options.ScoreOnly ? " (existing result files)" : "")}, {data.Length} files, {rows} rows, {scorer.TotalWindows} windows; {(options.ScoreOnly ? "reading" : "detection + writing")} {detectSeconds:F1} s on {options.Parallelism} thread(s)");
+        header += Environment.NewLine + ScoreResolution(scores);
         var rates = profiles.Count == 0 ? [] : scorer.AtDetectionRates(profiles[0], [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]);
         var report = NabReport.Format(header, options.DetectorName, results, published, shipped, rates);
         Directory.CreateDirectory(options.OutDir);
@@ -188,6 +189,38 @@ internal static class NabRunner
         }
 
         return scores;
+    }
+
+    /// <summary>
+    /// One line on how finely the scores rank rows: NAB's threshold can only separate rows whose
+    /// scores differ, so many rows tied at the top score make every threshold detect all of them.
+    /// </summary>
+    internal static string ScoreResolution(double[][] scores)
+    {
+        var distinct = new HashSet<double>();
+        long rows = 0, positive = 0, atMax = 0;
+        var max = 0.0;
+        foreach (var file in scores)
+        {
+            foreach (var v in file)
+            {
+                distinct.Add(v);
+                rows++;
+                positive += v > 0 ? 1 : 0;
+                max = Math.Max(max, v);
+            }
+        }
+
+        foreach (var file in scores)
+        {
+            foreach (var v in file)
+            {
+                atMax += v == max ? 1 : 0;
+            }
+        }
+
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Score resolution: {distinct.Count} distinct scores over {rows} rows; {positive} rows > 0; {atMax} rows ({100.0 * atMax / Math.Max(1, rows):F2} %) tied at the maximum {max:G6}.");
     }
 
     /// <summary>Reads the <c>anomaly_score</c> column of an existing results file (one row per data row).</summary>
