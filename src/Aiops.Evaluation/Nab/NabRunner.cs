@@ -78,7 +78,18 @@ internal static class NabRunner
         var scores = new double[relativePaths.Count][];
         try
         {
-            Parallel.For(0, relativePaths.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellationToken }, f =>
+            // Largest files first (22,695 rows down to ~1,100): the last file to finish is a small one.
+            var order = new int[relativePaths.Count];
+            var sizes = new long[relativePaths.Count];
+            for (var f = 0; f < order.Length; f++)
+            {
+                order[f] = f;
+                sizes[f] = -new FileInfo(Path.Combine(options.DataRoot, "data", relativePaths[f])).Length;
+            }
+
+            Array.Sort(sizes, order);
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellationToken };
+            Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(order, loadBalance: true), parallel, f =>
                 (data[f], scores[f]) = ProcessFile(options, relativePaths[f], windows[relativePaths[f]], detector));
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
