@@ -205,6 +205,7 @@ public sealed class SeriesDetector
         var deseasonalised = value - seasonal;
         var fired = DetectorFlags.None;
         double evidence = 0;
+        double sequential = 0;
 
         // Spike: p-value of the residual (score 0.5 at exactly SpikePValue).
         var spike = warm && pValue <= profile.SpikePValue;
@@ -232,7 +233,7 @@ public sealed class SeriesDetector
             }
 
             _logMartingale = Math.Max(0, _logMartingale + bet);
-            evidence = Math.Max(evidence, _logMartingale / profile.MartingaleLogThreshold);
+            sequential = Math.Max(sequential, _logMartingale / profile.MartingaleLogThreshold);
             if (_logMartingale >= profile.MartingaleLogThreshold)
             {
                 if (_cooldownChange == 0)
@@ -264,7 +265,9 @@ public sealed class SeriesDetector
         // correlation ρ, Var(mean of n) ≈ σ²(1 + ρ)/((1 − ρ) n), so correlated noise (φ = 0.9 → ×4.4)
         // does not read as a sustained shift.
         var rho = _levelVar > 0 ? Math.Clamp(_levelLag1 / _levelVar, 0, 0.95) : 0;
-        var levelSigma = Math.Max(1.2533 * _levelAbsDev * Math.Sqrt((1 + rho) / (1 - rho)), ScaleFloor());
+        // Never below the one-step residual scale: a series that sat still for a while (absolute
+        // deviation ≈ 0) must not turn its first wiggle into a 10^9σ shift.
+        var levelSigma = Math.Max(Math.Max(1.2533 * _levelAbsDev * Math.Sqrt((1 + rho) / (1 - rho)), scale), ScaleFloor());
         var levelDev = deseasonalised - _level;
         var zLevel = levelDev / levelSigma;
         if (_cusumPos <= 0)
@@ -303,7 +306,7 @@ public sealed class SeriesDetector
         {
             var up = profile.Direction != AlertDirection.Down ? _cusumPos : 0;
             var down = profile.Direction != AlertDirection.Up ? _cusumNeg : 0;
-            evidence = Math.Max(evidence, Math.Max(up, down) / profile.CusumH);
+            sequential = Math.Max(sequential, Math.Max(up, down) / profile.CusumH);
         }
 
         if (_cusumPos >= profile.CusumH || _cusumNeg >= profile.CusumH)
@@ -373,7 +376,7 @@ public sealed class SeriesDetector
 
                 if (warm)
                 {
-                    evidence = Math.Max(evidence, _tailCusum / profile.CusumH);
+                    sequential = Math.Max(sequential, _tailCusum / profile.CusumH);
                 }
 
                 if (_tailCusum >= profile.CusumH)
@@ -430,7 +433,7 @@ public sealed class SeriesDetector
 
             if (ready)
             {
-                evidence = Math.Max(evidence, _rateCusum / profile.RateLogThreshold);
+                sequential = Math.Max(sequential, _rateCusum / profile.RateLogThreshold);
             }
 
             if (_rateCusum >= profile.RateLogThreshold && ready)
@@ -457,7 +460,7 @@ public sealed class SeriesDetector
         if (trendTested && trend.Fired && warm)
         {
             fired |= DetectorFlags.Trend;
-            evidence = Math.Max(evidence, 1);
+            sequential = Math.Max(sequential, 1);
         }
 
         // Learn: the SSA history gets the forecast instead of a spike for a few points (no poisoning),
@@ -511,11 +514,26 @@ public sealed class SeriesDetector
             _cooldownRate--;
         }
 
-        var score = 1 - Math.Pow(2, -evidence);
+        // Score: the spike evidence of this point, plus the sequential detectors' evidence only on the
+        // point where one fires (a CUSUM or martingale stays high for many points after a change,
+        // and NAB counts every row above the threshold as a detection); after any firing the score
+        // is damped for CooldownPoints rows so one episode scores once, early.
+        if (fired != DetectorFlags.None)
+        {
+            evidence = Math.Max(evidence, sequential);
+        }
+        else
+        {
+            evidence = Math.Max(evidence, profile.SequentialScoreWeight * sequential);
+        }
+
+        // e/(1 + e): 0.5 at a threshold, and no saturation to exactly 1.0 (p-values of 1e-300 would
+        // otherwise all tie with the real detections at the top of the ranking).
+        var score = evidence / (1 + evidence);
         if (_quiet > 0)
         {
             _quiet--;
-            score *= 0.5;
+            score *= profile.QuietScoreFactor;
         }
 
         if (fired != DetectorFlags.None)
