@@ -35,9 +35,9 @@ internal static class GrayCommand
         {
             seed, cases, threads, report, profiles,
         };
-        command.Validators.Add(result =>
+        cases.Validators.Add(result =>
         {
-            if (result.GetValue(cases) < 1)
+            if (result.GetValueOrDefault<int>() < 1)
             {
                 result.AddError("--cases must be at least 1");
             }
