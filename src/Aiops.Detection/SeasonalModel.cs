@@ -150,6 +150,7 @@ internal sealed class SeasonalModel
         private double _varianceEwma;
         private long _firstTs = long.MinValue;
         private int _predictions;
+        private long _samples;
 
         public Candidate(long periodMs, int buckets, int capacity)
         {
@@ -174,6 +175,7 @@ internal sealed class SeasonalModel
             _varianceEwma = 0;
             _firstTs = long.MinValue;
             _predictions = 0;
+            _samples = 0;
         }
 
         private int Bucket(long ts)
@@ -221,7 +223,13 @@ internal sealed class SeasonalModel
                 _level = value;
             }
 
-            _level += Math.Min(0.05, intervalMs / PeriodMs) * (value - _level);
+            // The level is a running mean over the first period, then an EWMA with a one-period time
+            // constant; buckets average over the periods seen so far (1/k) before settling to the
+            // profile's α, so the first period's level error does not stay in the profile as a step
+            // where the phase wraps.
+            var periodsSeen = (ts - _firstTs) / PeriodMs;
+            _samples++;
+            _level += Math.Max(Math.Min(0.05, intervalMs / PeriodMs), 1.0 / _samples) * (value - _level);
             var dev = value - _level;
             var b = Bucket(ts);
             var old = _buckets[b];
@@ -230,6 +238,8 @@ internal sealed class SeasonalModel
                 _buckets[b] = (float)dev;
                 return;
             }
+
+            alpha = Math.Max(alpha, 1.0 / (periodsSeen + 1));
 
             if (ts - _firstTs >= PeriodMs)
             {
@@ -251,6 +261,7 @@ internal sealed class SeasonalModel
             w.Write(_varianceEwma);
             w.Write(_firstTs);
             w.Write(_predictions);
+            w.Write(_samples);
             Snapshot.WriteArray(w, _buckets);
         }
 
@@ -263,6 +274,7 @@ internal sealed class SeasonalModel
             _varianceEwma = r.ReadDouble();
             _firstTs = r.ReadInt64();
             _predictions = r.ReadInt32();
+            _samples = r.ReadInt64();
             Snapshot.ReadArray(r, _buckets, "season.buckets");
             if (PeriodMs < 0 || _bucketCount < 0 || _bucketCount > _buckets.Length)
             {

@@ -51,6 +51,9 @@ public sealed class SeriesDetector
     private long _levelUpdates;
     private double _level;
     private double _levelAbsDev;
+    private double _levelVar;
+    private double _levelLag1;
+    private double _levelLastDev;
     private double _cusumPos;
     private double _cusumNeg;
     private long _posStartTs;
@@ -202,6 +205,7 @@ public sealed class SeriesDetector
         var deseasonalised = value - seasonal;
         var fired = DetectorFlags.None;
         double evidence = 0;
+        double sequential = 0;
 
         // Spike: p-value of the residual (score 0.5 at exactly SpikePValue).
         var spike = warm && pValue <= profile.SpikePValue;
@@ -229,7 +233,7 @@ public sealed class SeriesDetector
             }
 
             _logMartingale = Math.Max(0, _logMartingale + bet);
-            evidence = Math.Max(evidence, _logMartingale / profile.MartingaleLogThreshold);
+            sequential = Math.Max(sequential, _logMartingale / profile.MartingaleLogThreshold);
             if (_logMartingale >= profile.MartingaleLogThreshold)
             {
                 if (_cooldownChange == 0)
@@ -257,8 +261,15 @@ public sealed class SeriesDetector
             _level = deseasonalised;
         }
 
-        var levelSigma = Math.Max(1.2533 * _levelAbsDev, ScaleFloor());
-        var zLevel = (deseasonalised - _level) / levelSigma;
+        // σ is the long-run standard deviation of the mean: for AR(1)-like deviations with lag-1
+        // correlation ρ, Var(mean of n) ≈ σ²(1 + ρ)/((1 − ρ) n), so correlated noise (φ = 0.9 → ×4.4)
+        // does not read as a sustained shift.
+        var rho = _levelVar > 0 ? Math.Clamp(_levelLag1 / _levelVar, 0, 0.95) : 0;
+        // Never below the one-step residual scale: a series that sat still for a while (absolute
+        // deviation ≈ 0) must not turn its first wiggle into a 10^9σ shift.
+        var levelSigma = Math.Max(Math.Max(1.2533 * _levelAbsDev * Math.Sqrt((1 + rho) / (1 - rho)), scale), ScaleFloor());
+        var levelDev = deseasonalised - _level;
+        var zLevel = levelDev / levelSigma;
         if (_cusumPos <= 0)
         {
             _posStartTs = ts;
@@ -278,6 +289,7 @@ public sealed class SeriesDetector
             _cusumPos = Math.Max(0, _cusumPos + zLevel - profile.CusumK);
             _cusumNeg = Math.Max(0, _cusumNeg - zLevel - profile.CusumK);
         }
+
         if (_cusumPos > 0)
         {
             _posSum += deseasonalised;
@@ -294,7 +306,7 @@ public sealed class SeriesDetector
         {
             var up = profile.Direction != AlertDirection.Down ? _cusumPos : 0;
             var down = profile.Direction != AlertDirection.Up ? _cusumNeg : 0;
-            evidence = Math.Max(evidence, Math.Max(up, down) / profile.CusumH);
+            sequential = Math.Max(sequential, Math.Max(up, down) / profile.CusumH);
         }
 
         if (_cusumPos >= profile.CusumH || _cusumNeg >= profile.CusumH)
@@ -305,7 +317,8 @@ public sealed class SeriesDetector
             shiftN = isUp ? _posN : _negN;
             shiftDirection = isUp ? Direction.Up : Direction.Down;
             var allowed = profile.Direction == AlertDirection.Both || (isUp ? profile.Direction == AlertDirection.Up : profile.Direction == AlertDirection.Down);
-            if (warm && allowed && _cooldownLevel == 0)
+            var material = Math.Abs(shiftMean - _level) >= profile.LevelMinShiftSigmas * scale;
+            if (warm && allowed && material && _cooldownLevel == 0)
             {
                 fired |= DetectorFlags.LevelShift;
                 _cooldownLevel = profile.CooldownPoints;
@@ -323,7 +336,11 @@ public sealed class SeriesDetector
             var a = Math.Max(profile.LevelAlpha, 1.0 / _levelUpdates);
             _level += a * (deseasonalised - _level);
             _levelAbsDev += a * (Math.Abs(deseasonalised - _level) - _levelAbsDev);
+            _levelVar += a * ((levelDev * levelDev) - _levelVar);
+            _levelLag1 += a * ((levelDev * _levelLastDev) - _levelLag1);
         }
+
+        _levelLastDev = levelDev;
 
         // Tail latency: CUSUM of the relative deviation above (1 + δ/2), standardised by its typical size.
         double tailMean = 0;
@@ -359,7 +376,7 @@ public sealed class SeriesDetector
 
                 if (warm)
                 {
-                    evidence = Math.Max(evidence, _tailCusum / profile.CusumH);
+                    sequential = Math.Max(sequential, _tailCusum / profile.CusumH);
                 }
 
                 if (_tailCusum >= profile.CusumH)
@@ -404,17 +421,19 @@ public sealed class SeriesDetector
                 _rateExcessRequests = 0;
             }
 
-            _rateCusum = Math.Max(0, _rateCusum + llr);
+            // Until the baseline has seen enough requests the test only learns (a CUSUM against the
+            // floor rate would start far above its threshold and freeze the baseline forever).
+            var ready = warm && _rateRequests >= profile.RateMinBaselineRequests;
+            _rateCusum = ready ? Math.Max(0, _rateCusum + llr) : 0;
             if (_rateCusum > 0)
             {
                 _rateExcessErrors += errors;
                 _rateExcessRequests += total;
             }
 
-            var ready = _rateRequests >= profile.RateMinBaselineRequests;
             if (ready)
             {
-                evidence = Math.Max(evidence, _rateCusum / profile.RateLogThreshold);
+                sequential = Math.Max(sequential, _rateCusum / profile.RateLogThreshold);
             }
 
             if (_rateCusum >= profile.RateLogThreshold && ready)
@@ -441,7 +460,7 @@ public sealed class SeriesDetector
         if (trendTested && trend.Fired && warm)
         {
             fired |= DetectorFlags.Trend;
-            evidence = Math.Max(evidence, 1);
+            sequential = Math.Max(sequential, 1);
         }
 
         // Learn: the SSA history gets the forecast instead of a spike for a few points (no poisoning),
@@ -495,11 +514,26 @@ public sealed class SeriesDetector
             _cooldownRate--;
         }
 
-        var score = 1 - Math.Pow(2, -evidence);
+        // Score: the spike evidence of this point, plus the sequential detectors' evidence only on the
+        // point where one fires (a CUSUM or martingale stays high for many points after a change,
+        // and NAB counts every row above the threshold as a detection); after any firing the score
+        // is damped for CooldownPoints rows so one episode scores once, early.
+        if (fired != DetectorFlags.None)
+        {
+            evidence = Math.Max(evidence, sequential);
+        }
+        else
+        {
+            evidence = Math.Max(evidence, profile.SequentialScoreWeight * sequential);
+        }
+
+        // e/(1 + e): 0.5 at a threshold, and no saturation to exactly 1.0 (p-values of 1e-300 would
+        // otherwise all tie with the real detections at the top of the ranking).
+        var score = evidence / (1 + evidence);
         if (_quiet > 0)
         {
             _quiet--;
-            score *= 0.5;
+            score *= profile.QuietScoreFactor;
         }
 
         if (fired != DetectorFlags.None)
@@ -545,7 +579,8 @@ public sealed class SeriesDetector
         {
             Span<double> history = stackalloc double[profile.SsaHistory];
             _ssa.CopyHistory(history);
-            var period = PeriodDetector.DominantPeriod(history, 4, profile.SsaHistory / 2, 0.5);
+            // Periods shorter than the SSA window are already modelled by the SSA components.
+            var period = PeriodDetector.DominantPeriod(history, profile.SsaWindow, profile.SsaHistory / 2, 0.5);
             if (period > 0)
             {
                 _season.OfferPeriod(period, _intervalMs);
@@ -660,6 +695,9 @@ public sealed class SeriesDetector
         w.Write(_levelUpdates);
         w.Write(_level);
         w.Write(_levelAbsDev);
+        w.Write(_levelVar);
+        w.Write(_levelLag1);
+        w.Write(_levelLastDev);
         w.Write(_cusumPos);
         w.Write(_cusumNeg);
         w.Write(_posStartTs);
@@ -750,6 +788,9 @@ public sealed class SeriesDetector
         _levelUpdates = r.ReadInt64();
         _level = r.ReadDouble();
         _levelAbsDev = r.ReadDouble();
+        _levelVar = r.ReadDouble();
+        _levelLag1 = r.ReadDouble();
+        _levelLastDev = r.ReadDouble();
         _cusumPos = r.ReadDouble();
         _cusumNeg = r.ReadDouble();
         _posStartTs = r.ReadInt64();

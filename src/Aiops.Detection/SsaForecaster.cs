@@ -28,6 +28,12 @@ internal sealed class SsaForecaster
     [ThreadStatic] private static double[]? t_d;
     [ThreadStatic] private static Complex[]? t_values;
 
+    /// <summary>Largest white-noise variance gain ‖R‖² a recurrence may have (see <see cref="BuildRecurrence"/>).</summary>
+    private const double MaxNoiseGain = 1.0;
+
+    /// <summary>How far above the noise floor an eigenvalue must be for its component to be used.</summary>
+    private const double SignalToNoise = 2.0;
+
     private readonly int _window;
     private readonly int _rank;
     private readonly double[] _history;
@@ -85,20 +91,31 @@ internal sealed class SsaForecaster
         }
 
         double sum = 0;
+        var lo = double.PositiveInfinity;
+        var hi = double.NegativeInfinity;
         var firstSegment = Math.Min(lags, n - start);
         var h = _history;
         var r = _recurrence;
         for (var m = 0; m < firstSegment; m++)
         {
-            sum += r[m] * h[start + m];
+            var x = h[start + m];
+            sum += r[m] * x;
+            lo = Math.Min(lo, x);
+            hi = Math.Max(hi, x);
         }
 
         for (var m = firstSegment; m < lags; m++)
         {
-            sum += r[m] * h[m - firstSegment];
+            var x = h[m - firstSegment];
+            sum += r[m] * x;
+            lo = Math.Min(lo, x);
+            hi = Math.Max(hi, x);
         }
 
-        return sum;
+        // A recurrence with roots outside the unit circle can explode on an unusual history; one step
+        // ahead never needs to leave the recent range by more than that range.
+        var range = hi - lo;
+        return Math.Clamp(sum, lo - range, hi + range);
     }
 
     /// <summary>Refits the subspace and the recurrence from the current history (needs a full history).</summary>
@@ -264,37 +281,92 @@ internal sealed class SsaForecaster
             top = Math.Max(top, q);
         }
 
-        Array.Clear(_recurrence);
-        double nu2 = 0;
+        // Order components by eigenvalue (subspace iteration does not sort them).
+        Span<int> order = stackalloc int[_rank];
         for (var c = 0; c < _rank; c++)
         {
-            if (!(lambda[c] > top * 1e-10))
+            order[c] = c;
+        }
+
+        for (var a = 0; a < _rank; a++)
+        {
+            for (var b = a + 1; b < _rank; b++)
             {
-                continue;
+                if (lambda[order[b]] > lambda[order[a]])
+                {
+                    (order[a], order[b]) = (order[b], order[a]);
+                }
+            }
+        }
+
+        // Components that do not stand out of the noise floor (the mean of the discarded
+        // eigenvalues, from the trace) are noise directions that change from refit to refit; keep
+        // only those at least SignalToNoise times above it (the leading one always).
+        double trace = 0;
+        double kept = 0;
+        for (var i = 0; i < l; i++)
+        {
+            trace += cov[(i * l) + i];
+        }
+
+        for (var c = 0; c < _rank; c++)
+        {
+            kept += lambda[c];
+        }
+
+        var noise = Math.Max(0, trace - kept) / (l - _rank);
+        var significant = 1;
+        while (significant < _rank && lambda[order[significant]] > SignalToNoise * noise)
+        {
+            significant++;
+        }
+
+        // Use the most components whose recurrence does not amplify noise: ‖R‖² is the variance
+        // gain of white noise through the forecast, and a gain above 1 (a slow cycle seen through
+        // a short window looks like a polynomial, whose extrapolation is erratic) costs more in
+        // forecast error than the extra component buys.
+        for (var used = significant; used >= 1; used--)
+        {
+            Array.Clear(_recurrence);
+            double nu2 = 0;
+            for (var o = 0; o < used; o++)
+            {
+                var c = order[o];
+                if (!(lambda[c] > top * 1e-10))
+                {
+                    continue;
+                }
+
+                var pi = _subspace[(c * l) + l - 1];
+                nu2 += pi * pi;
+                for (var m = 0; m < l - 1; m++)
+                {
+                    _recurrence[m] += pi * _subspace[(c * l) + m];
+                }
             }
 
-            var pi = _subspace[(c * l) + l - 1];
-            nu2 += pi * pi;
+            if (!(nu2 < 1 - 1e-9) || top <= 0)
+            {
+                continue; // the vertical direction lies in the subspace: no recurrence exists (GNZ 2001, §2.1)
+            }
+
+            var scale = 1 / (1 - nu2);
+            double gain = 0;
             for (var m = 0; m < l - 1; m++)
             {
-                _recurrence[m] += pi * _subspace[(c * l) + m];
+                _recurrence[m] *= scale;
+                gain += _recurrence[m] * _recurrence[m];
+            }
+
+            if (gain <= MaxNoiseGain)
+            {
+                return true;
             }
         }
 
-        if (!(nu2 < 1 - 1e-9) || top <= 0)
-        {
-            // The vertical direction lies in the subspace: no recurrence exists (GNZ 2001, §2.1); carry the last value.
-            Array.Clear(_recurrence);
-            _recurrence[l - 2] = 1;
-            return true;
-        }
-
-        var scale = 1 / (1 - nu2);
-        for (var m = 0; m < l - 1; m++)
-        {
-            _recurrence[m] *= scale;
-        }
-
+        // No usable recurrence: carry the last value.
+        Array.Clear(_recurrence);
+        _recurrence[l - 2] = 1;
         return true;
     }
 

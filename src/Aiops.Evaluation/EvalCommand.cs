@@ -12,11 +12,14 @@ namespace Aiops.Evaluation;
 /// </summary>
 public static class EvalCommand
 {
-    /// <summary>Builds the <c>eval</c> command with all its subcommands.</summary>
-    public static Command Create() => Create(ProductDetectorFactory.Instance);
+    /// <summary>
+    /// Builds the <c>eval</c> command with all its subcommands, running the product detector
+    /// (<c>Aiops.Detection</c>) with the built-in profiles or those of <c>--profiles &lt;dir&gt;</c>.
+    /// </summary>
+    public static Command Create() => Create(null);
 
-    /// <summary>Builds the command group over a given detector (tests use small hand-made detectors).</summary>
-    internal static Command Create(IDetectorFactory detector)
+    /// <summary>Builds the command group; a non-null <paramref name="detector"/> replaces the product detector (tests).</summary>
+    internal static Command Create(IDetectorFactory? detector)
     {
         var eval = new Command("eval", "Measure the detection engine offline: NAB scores, gray-failure recall/precision.");
 
@@ -25,4 +28,14 @@ public static class EvalCommand
         eval.Subcommands.Add(GrayCommand.Create(detector));
         return eval;
     }
+
+    /// <summary>The <c>--profiles</c> option both detector evaluations share.</summary>
+    internal static Option<string?> ProfilesOption() => new("--profiles")
+    {
+        Description = "Folder of detector profile JSON files (e.g. models/profiles); default: the built-in profiles.",
+    };
+
+    /// <summary>The detector to evaluate: the override if given, else the product detector with the chosen profiles.</summary>
+    internal static IDetectorFactory Resolve(IDetectorFactory? detector, string? profiles) =>
+        detector ?? ProductDetectorFactory.FromDirectory(profiles);
 }

@@ -110,20 +110,21 @@ public class SeriesDetectorTests
     [Fact]
     public void ASmallPersistentLevelShiftIsFoundByCusumAndNotBefore()
     {
-        // N(10, 1); +1.5σ from index 600: too small for the spike test, CUSUM (k = 0.5, h = 8) gains ≈ 1 per point.
+        // N(10, 1); +2.5σ from index 600: a point p-value of ~0.01, far from the spike threshold (1e-6),
+        // but CUSUM (k = 0.5, h = 8) gains ≈ 2 per point and the shift clears the 2σ materiality gate.
         var gen = new SeriesGen(4);
         var d = new SeriesDetector(Key, MetricKind.Generic);
         var verdicts = new List<Anomaly>();
         for (var i = 0; i < 1000; i++)
         {
-            d.Update(SeriesGen.T0 + (i * SeriesGen.Minute), 10 + gen.Normal() + (i >= 600 ? 1.5 : 0), 0, verdicts);
+            d.Update(SeriesGen.T0 + (i * SeriesGen.Minute), 10 + gen.Normal() + (i >= 600 ? 2.5 : 0), 0, verdicts);
         }
 
         var shifts = verdicts.FindAll(a => a.Detector is DetectorKind.LevelShift or DetectorKind.ChangePoint);
         Assert.NotEmpty(shifts);
         Assert.All(shifts, a => Assert.True(a.TimestampMs >= SeriesGen.T0 + (600 * SeriesGen.Minute), $"false alarm at {a.TimestampMs}"));
         var first = shifts.MinBy(a => a.TimestampMs)!;
-        Assert.InRange((first.TimestampMs - SeriesGen.T0) / SeriesGen.Minute, 600, 640);
+        Assert.InRange((first.TimestampMs - SeriesGen.T0) / SeriesGen.Minute, 600, 620);
         var level = verdicts.Find(a => a.Detector == DetectorKind.LevelShift);
         Assert.NotNull(level);
         Assert.Equal(Direction.Up, level.Direction);

@@ -6,20 +6,23 @@ namespace Aiops.Evaluation.Detectors;
 /// <summary>
 /// The product's detection engine (<see cref="SeriesDetector"/> from <c>Aiops.Detection</c>) behind
 /// the harness's <see cref="IDetectorFactory"/> seam: every evaluation command runs exactly the
-/// code the worker runs, with the default profile of the series' metric kind.
+/// code the worker runs, with the profile the worker would pick for the series' metric kind.
 /// </summary>
-internal sealed class ProductDetectorFactory : IDetectorFactory
+/// <param name="profiles">Profiles per metric kind (built-in defaults, or loaded from <c>models/profiles</c>).</param>
+internal sealed class ProductDetectorFactory(ProfileSet profiles) : IDetectorFactory
 {
-    /// <summary>The product detector with its built-in per-kind profiles.</summary>
-    public static ProductDetectorFactory Instance { get; } = new();
-
     /// <inheritdoc/>
     public string Name => "aiops";
+
+    /// <summary>Builds the factory from a profile directory, or the built-in profiles when none is given.</summary>
+    /// <exception cref="ProfileValidationException">A profile file is missing, unreadable or invalid.</exception>
+    public static ProductDetectorFactory FromDirectory(string? profileDirectory) =>
+        new(profileDirectory is null ? ProfileSet.BuiltIn : ProfileLoader.LoadDirectory(profileDirectory));
 
     /// <inheritdoc/>
     public ISeriesDetector Create(SeriesKey series, MetricKind kind, double? capacity = null)
     {
-        var profile = DetectionProfile.Default(kind);
+        var profile = profiles.For(kind);
         if (capacity is not null)
         {
             profile = profile with { Capacity = capacity };

@@ -9,7 +9,7 @@ namespace Aiops.Evaluation.Gray;
 internal static class GrayCommand
 {
     /// <summary>Builds <c>gray [--seed N] [--cases N] [--threads N] [--report file]</c>.</summary>
-    public static Command Create(IDetectorFactory detector)
+    public static Command Create(IDetectorFactory? detector)
     {
         var seed = new Option<int>("--seed")
         {
@@ -30,24 +30,36 @@ internal static class GrayCommand
         {
             Description = "Also write the report to this file.",
         };
+        var profiles = EvalCommand.ProfilesOption();
         var command = new Command("gray", "Generate series with planted gray failures (leak, +0.3 pp errors, +20 % P99, level shift, seasonal spike) and controls; report recall, precision and delay per kind.")
         {
-            seed, cases, threads, report,
+            seed, cases, threads, report, profiles,
         };
-        command.Validators.Add(result =>
+        cases.Validators.Add(result =>
         {
-            if (result.GetValue(cases) < 1)
+            if (result.GetValueOrDefault<int>() < 1)
             {
                 result.AddError("--cases must be at least 1");
             }
         });
         command.SetAction(parseResult =>
         {
+            IDetectorFactory factory;
+            try
+            {
+                factory = EvalCommand.Resolve(detector, parseResult.GetValue(profiles));
+            }
+            catch (Aiops.Detection.ProfileValidationException e)
+            {
+                parseResult.InvocationConfiguration.Error.WriteLine("eval gray: " + e.Message);
+                return 1;
+            }
+
             var n = parseResult.GetValue(cases);
             var s = parseResult.GetValue(seed);
             var clock = Stopwatch.StartNew();
             var generated = GrayFailureGenerator.Generate(s, n);
-            var (scores, outcomes) = GrayEvaluator.Evaluate(generated, detector, parseResult.GetValue(threads));
+            var (scores, outcomes) = GrayEvaluator.Evaluate(generated, factory, parseResult.GetValue(threads));
             long points = 0;
             foreach (var o in outcomes)
             {
@@ -55,7 +67,7 @@ internal static class GrayCommand
             }
 
             var header = string.Create(CultureInfo.InvariantCulture,
-                $"Gray failures: detector '{detector.Name}', seed {s}, {n} faulty cases + {n} controls per kind, {points} points, {clock.Elapsed.TotalSeconds:F1} s");
+                $"Gray failures: detector '{factory.Name}', seed {s}, {n} faulty cases + {n} controls per kind, {points} points, {clock.Elapsed.TotalSeconds:F1} s");
             var text = GrayEvaluator.Format(header, scores);
             parseResult.InvocationConfiguration.Output.Write(text);
             var path = parseResult.GetValue(report);

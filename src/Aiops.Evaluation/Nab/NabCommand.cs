@@ -7,7 +7,7 @@ namespace Aiops.Evaluation.Nab;
 internal static class NabCommand
 {
     /// <summary>Builds <c>nab --data &lt;dir&gt; --out &lt;dir&gt; [--detector-name aiops] [--threads N] [--report file] [--reference null|oracle]</c>.</summary>
-    public static Command Create(IDetectorFactory detector)
+    public static Command Create(IDetectorFactory? detector)
     {
         var data = new Option<string>("--data")
         {
@@ -39,9 +39,14 @@ internal static class NabCommand
             DefaultValueFactory = _ => NabReference.None,
         };
 
+        var scoreOnly = new Option<bool>("--score-only")
+        {
+            Description = "Run no detector: score the result files already under <out>/<detector-name>/ (e.g. a published NAB detector's), also at NAB's shipped thresholds.",
+        };
+        var profiles = EvalCommand.ProfilesOption();
         var command = new Command("nab", "Stream every NAB file through the detector online, write NAB result files and print NAB scores (standard, low-FP, low-FN).")
         {
-            data, output, name, threads, report, reference,
+            data, output, name, threads, report, reference, profiles, scoreOnly,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -53,17 +58,24 @@ internal static class NabCommand
                 parseResult.GetValue(name)!,
                 Math.Max(1, parseResult.GetValue(threads)),
                 parseResult.GetValue(reference),
-                parseResult.GetValue(report));
+                parseResult.GetValue(report),
+                parseResult.GetValue(scoreOnly));
             try
             {
-                var result = NabRunner.Run(options, detector, cancellationToken);
+                var result = NabRunner.Run(options, EvalCommand.Resolve(detector, parseResult.GetValue(profiles)), cancellationToken);
                 stdout.Write(result.Report);
                 return Task.FromResult(0);
             }
-            catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or UnauthorizedAccessException or System.Text.Json.JsonException)
+            catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or UnauthorizedAccessException or System.Text.Json.JsonException or Aiops.Detection.ProfileValidationException)
             {
                 stderr.WriteLine("eval nab: " + e.Message);
                 return Task.FromResult(1);
+            }
+            catch (InvalidOperationException e)
+            {
+                // A detector failure is a bug to report in full, not an input problem.
+                stderr.WriteLine("eval nab: " + e);
+                return Task.FromResult(2);
             }
         });
         return command;

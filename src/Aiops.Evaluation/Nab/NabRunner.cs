@@ -27,7 +27,8 @@ internal enum NabReference
 /// <param name="Parallelism">Files processed at once.</param>
 /// <param name="Reference">A reference detector to run instead of the factory's.</param>
 /// <param name="ReportPath">Optional extra copy of the text report.</param>
-internal sealed record NabRunOptions(string DataRoot, string OutDir, string DetectorName, int Parallelism, NabReference Reference = NabReference.None, string? ReportPath = null);
+/// <param name="ScoreOnly">Score result files already in <paramref name="OutDir"/> (e.g. a published detector's) instead of running a detector.</param>
+internal sealed record NabRunOptions(string DataRoot, string OutDir, string DetectorName, int Parallelism, NabReference Reference = NabReference.None, string? ReportPath = null, bool ScoreOnly = false);
 
 /// <summary>The outcome of a NAB run.</summary>
 /// <param name="Profiles">One score per profile, in the order of <c>profiles.json</c>.</param>
@@ -77,7 +78,18 @@ internal static class NabRunner
         var scores = new double[relativePaths.Count][];
         try
         {
-            Parallel.For(0, relativePaths.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellationToken }, f =>
+            // Largest files first (22,695 rows down to ~1,100): the last file to finish is a small one.
+            var order = new int[relativePaths.Count];
+            var sizes = new long[relativePaths.Count];
+            for (var f = 0; f < order.Length; f++)
+            {
+                order[f] = f;
+                sizes[f] = -new FileInfo(Path.Combine(options.DataRoot, "data", relativePaths[f])).Length;
+            }
+
+            Array.Sort(sizes, order);
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellationToken };
+            Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(order, loadBalance: true), parallel, f =>
                 (data[f], scores[f]) = ProcessFile(options, relativePaths[f], windows[relativePaths[f]], detector));
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
@@ -103,11 +115,32 @@ internal static class NabRunner
             results.Add(scorer.Score(profile));
         }
 
+        // NAB ships the thresholds its published detectors reached; scoring at them reproduces
+        // published_scores.json, which checks this scorer against NAB's when result files are at hand.
+        var shipped = new List<NabProfileScore>();
+        var thresholdsPath = Path.Combine(options.DataRoot, "config", "thresholds.json");
+        if (File.Exists(thresholdsPath))
+        {
+            var thresholds = ReadPublished(File.ReadAllText(thresholdsPath), "threshold");
+            if (thresholds.TryGetValue(options.DetectorName, out var byProfile))
+            {
+                foreach (var profile in profiles)
+                {
+                    if (byProfile.TryGetValue(profile.Name, out var t))
+                    {
+                        shipped.Add(scorer.ScoreAt(profile, t));
+                    }
+                }
+            }
+        }
+
         var publishedPath = Path.Combine(options.DataRoot, "published_scores.json");
         var published = File.Exists(publishedPath) ? ReadPublished(File.ReadAllText(publishedPath)) : [];
         var header = string.Create(CultureInfo.InvariantCulture,
-            $"NAB scores: detector '{options.DetectorName}'{(options.Reference == NabReference.None ? "" : $" (reference: {options.Reference})")}, {data.Length} files, {rows} rows, {scorer.TotalWindows} windows; detection + writing {detectSeconds:F1} s on {options.Parallelism} thread(s)");
-        var report = NabReport.Format(header, options.DetectorName, results, published);
+            $"NAB scores: detector '{options.DetectorName}'{(options.Reference == NabReference.None ? "" : $" (reference: {options.Reference})")}{(options.ScoreOnly ? " (existing result files)" : "")}, {data.Length} files, {rows} rows, {scorer.TotalWindows} windows; {(options.ScoreOnly ? "reading" : "detection + writing")} {detectSeconds:F1} s on {options.Parallelism} thread(s)");
+        header += Environment.NewLine + ScoreResolution(scores);
+        var rates = profiles.Count == 0 ? [] : scorer.AtDetectionRates(profiles[0], [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]);
+        var report = NabReport.Format(header, options.DetectorName, results, published, shipped, rates);
         Directory.CreateDirectory(options.OutDir);
         File.WriteAllText(Path.Combine(options.OutDir, options.DetectorName + "_scores.txt"), report);
         if (options.ReportPath is not null)
@@ -127,14 +160,31 @@ internal static class NabRunner
     private static (NabDataFile File, double[] Scores) ProcessFile(NabRunOptions options, string relativePath, List<(long StartMs, long EndMs)> windows, IDetectorFactory detector)
     {
         var file = NabCorpus.ReadDataFile(options.DataRoot, relativePath, windows);
+        if (options.ScoreOnly)
+        {
+            return (file, ReadResults(NabResultsWriter.ResultPath(options.OutDir, options.DetectorName, file), file.Count));
+        }
+
         var scores = options.Reference switch
         {
             NabReference.Null => new double[file.Count],
             NabReference.Oracle => OracleScores(file),
-            _ => Detect(file, detector),
+            _ => DetectOrExplain(file, detector),
         };
         NabResultsWriter.Write(options.OutDir, options.DetectorName, file, scores);
         return (file, scores);
+    }
+
+    private static double[] DetectOrExplain(NabDataFile file, IDetectorFactory detector)
+    {
+        try
+        {
+            return Detect(file, detector);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InvalidOperationException($"{file.RelativePath}: detector '{detector.Name}' failed: {e.Message}", e);
+        }
     }
 
     /// <summary>Streams one file through a fresh detector, one point at a time, in row order.</summary>
@@ -147,6 +197,83 @@ internal static class NabRunner
         {
             var output = detector.Observe(new MetricPoint(key, MetricKind.Generic, file.TimestampsMs[i], file.Values[i]));
             scores[i] = NabResultsWriter.Sanitize(output.Score);
+        }
+
+        return scores;
+    }
+
+    /// <summary>
+    /// One line on how finely the scores rank rows: NAB's threshold can only separate rows whose
+    /// scores differ, so many rows tied at the top score make every threshold detect all of them.
+    /// </summary>
+    internal static string ScoreResolution(double[][] scores)
+    {
+        var distinct = new HashSet<double>();
+        long rows = 0, positive = 0, atMax = 0;
+        var max = 0.0;
+        foreach (var file in scores)
+        {
+            foreach (var v in file)
+            {
+                distinct.Add(v);
+                rows++;
+                positive += v > 0 ? 1 : 0;
+                max = Math.Max(max, v);
+            }
+        }
+
+        foreach (var file in scores)
+        {
+            foreach (var v in file)
+            {
+                atMax += v == max ? 1 : 0;
+            }
+        }
+
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Score resolution: {distinct.Count} distinct scores over {rows} rows; {positive} rows > 0; {atMax} rows ({100.0 * atMax / Math.Max(1, rows):F2} %) tied at the maximum {max:G6}.");
+    }
+
+    /// <summary>Reads the <c>anomaly_score</c> column of an existing results file (one row per data row).</summary>
+    /// <exception cref="InvalidDataException">The file is missing the column, has another row count, or a score is not a number.</exception>
+    internal static double[] ReadResults(string path, int rows)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"results file not found: {path}");
+        }
+
+        using var reader = new StreamReader(path);
+        var header = (reader.ReadLine() ?? string.Empty).Split(',');
+        var column = Array.IndexOf(header, "anomaly_score");
+        if (column < 0)
+        {
+            throw new InvalidDataException($"{path}: no anomaly_score column");
+        }
+
+        var scores = new double[rows];
+        var row = 0;
+        string? line;
+        while ((line = reader.ReadLine()) != null)
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            var fields = line.Split(',');
+            if (row >= rows || fields.Length <= column
+                || !double.TryParse(fields[column], NumberStyles.Float, CultureInfo.InvariantCulture, out scores[row]) || double.IsNaN(scores[row]))
+            {
+                throw new InvalidDataException($"{path}: row {row + 1} is beyond the data file's {rows} rows or has no numeric anomaly_score");
+            }
+
+            row++;
+        }
+
+        if (row != rows)
+        {
+            throw new InvalidDataException($"{path}: {row} rows, the data file has {rows}");
         }
 
         return scores;
@@ -169,8 +296,11 @@ internal static class NabRunner
         return scores;
     }
 
-    /// <summary>Reads NAB's <c>final_results.json</c> shape: detector → profile → normalised score.</summary>
-    internal static Dictionary<string, Dictionary<string, double>> ReadPublished(string json)
+    /// <summary>
+    /// Reads NAB's <c>final_results.json</c> shape (detector → profile → normalised score), or with
+    /// <paramref name="field"/> the <c>thresholds.json</c> shape (detector → profile → {field: value}).
+    /// </summary>
+    internal static Dictionary<string, Dictionary<string, double>> ReadPublished(string json, string? field = null)
     {
         var result = new Dictionary<string, Dictionary<string, double>>(StringComparer.Ordinal);
         using var doc = JsonDocument.Parse(json);
@@ -189,9 +319,10 @@ internal static class NabRunner
             var byProfile = new Dictionary<string, double>(StringComparer.Ordinal);
             foreach (var p in detector.Value.EnumerateObject())
             {
-                if (p.Value.ValueKind == JsonValueKind.Number)
+                var value = field is null ? p.Value : p.Value.ValueKind == JsonValueKind.Object && p.Value.TryGetProperty(field, out var v) ? v : default;
+                if (value.ValueKind == JsonValueKind.Number)
                 {
-                    byProfile[p.Name] = p.Value.GetDouble();
+                    byProfile[p.Name] = value.GetDouble();
                 }
             }
 
@@ -206,7 +337,7 @@ internal static class NabRunner
 internal static class NabReport
 {
     /// <summary>Builds the report text.</summary>
-    public static string Format(string header, string detector, IReadOnlyList<NabProfileScore> results, Dictionary<string, Dictionary<string, double>> published)
+    public static string Format(string header, string detector, IReadOnlyList<NabProfileScore> results, Dictionary<string, Dictionary<string, double>> published, IReadOnlyList<NabProfileScore>? shipped = null, IReadOnlyList<(double Fraction, double Threshold, double RawScore)>? rates = null)
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -216,6 +347,28 @@ internal static class NabReport
         foreach (var r in results)
         {
             sb.AppendLine(c, $"{r.Profile.Name,-20} {r.Threshold,12:G6} {r.RawScore,10:F3} {r.NullScore,10:F3} {r.PerfectScore,8:F1} {r.NormalizedScore,10:F2}");
+        }
+
+        if (shipped is { Count: > 0 })
+        {
+            sb.AppendLine();
+            sb.AppendLine("At the thresholds NAB ships for this detector (config/thresholds.json):");
+            foreach (var r in shipped)
+            {
+                sb.AppendLine(c, $"{r.Profile.Name,-20} {r.Threshold,12:G6} {r.RawScore,10:F3} {r.NullScore,10:F3} {r.PerfectScore,8:F1} {r.NormalizedScore,10:F2}");
+            }
+        }
+
+        if (rates is { Count: > 0 } && results.Count > 0)
+        {
+            var p = results[0];
+            sb.AppendLine();
+            sb.AppendLine(c, $"{p.Profile.Name} raw score if the top fraction of scored rows were detections (where the scores carry signal):");
+            foreach (var (fraction, threshold, raw) in rates)
+            {
+                var normalised = p.PerfectScore == p.NullScore ? double.NaN : 100.0 * (raw - p.NullScore) / (p.PerfectScore - p.NullScore);
+                sb.AppendLine(c, $"  top {fraction * 100,6:F2} % of rows: threshold {threshold,10:G6}  raw {raw,10:F3}  normalised {normalised,7:F2}");
+            }
         }
 
         if (published.Count > 0)

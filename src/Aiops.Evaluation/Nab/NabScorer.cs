@@ -206,6 +206,38 @@ internal sealed class NabScorer
         return curve;
     }
 
+    /// <summary>
+    /// The raw score when the detector flags a given fraction of the scored rows (its highest
+    /// scores): a tuning view of the sweep that shows where, if anywhere, the scores carry signal.
+    /// </summary>
+    /// <param name="profile">The cost matrix.</param>
+    /// <param name="fractions">Fractions of scored rows in (0, 1], e.g. 0.001 for the top 0.1 %.</param>
+    public List<(double Fraction, double Threshold, double RawScore)> AtDetectionRates(NabProfile profile, ReadOnlySpan<double> fractions)
+    {
+        var curve = Sweep(profile);
+        var result = new List<(double, double, double)>(fractions.Length);
+        if (_sortedScore.Length == 0)
+        {
+            return result;
+        }
+
+        foreach (var f in fractions)
+        {
+            var k = Math.Clamp((int)(f * _sortedScore.Length), 1, _sortedScore.Length);
+            var threshold = _sortedScore[k - 1];
+            foreach (var (t, raw) in curve)
+            {
+                if (t == threshold)
+                {
+                    result.Add((f, t, raw));
+                    break;
+                }
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>Optimises the threshold for <paramref name="profile"/> and scores the corpus at it.</summary>
     public NabProfileScore Score(NabProfile profile)
     {
