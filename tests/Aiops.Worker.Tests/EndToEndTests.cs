@@ -55,9 +55,12 @@ public sealed class EndToEndTests : IClassFixture<BrokerFixture>
         }
 
         // Incidents opened from 5 simulated minutes before the fault (the detectors' onset tolerance)
-        // to the judged point: exactly one, and its first root cause is the fault's target.
+        // to the judged point that involve the faulty service: exactly one (the fault is not split
+        // into several incidents, nor repeated), and its first root cause is the fault's target.
+        // Unrelated incidents elsewhere in the shop (detector false positives) are not this test's subject.
         var duringFault = watcher.Messages
             .Where(m => m.OpenedAtMs >= fault.StartMs - (5 * 60_000L) && m.OpenedAtMs < judgedUntilMs)
+            .Where(m => m.Services.Contains(fault.RootCause) || m.RootCauses.Any(c => c.Service == fault.RootCause))
             .GroupBy(static m => m.IncidentId)
             .ToList();
         var incident = Assert.Single(duringFault);

@@ -100,6 +100,8 @@ internal static class DemoRunner
                 var workTask = ctx.AddTask("records processed by the worker", maxValue: 1);
                 var produce = producer.ProduceAsync(simulator, settings.MinutesPerSecond, _ => Interlocked.Increment(ref simulatedMinutes), cancellationToken);
                 var caughtUpDeadline = TimeSpan.MaxValue;
+                var lastRecords = -1L;
+                var idleSince = TimeSpan.Zero;
                 while (true)
                 {
                     simTask.Value = Volatile.Read(ref simulatedMinutes);
@@ -111,6 +113,12 @@ internal static class DemoRunner
                         Print(message, truth);
                     }
 
+                    if (metrics.Records != lastRecords)
+                    {
+                        lastRecords = metrics.Records;
+                        idleSince = wall.Elapsed;
+                    }
+
                     if (produce.IsCompleted)
                     {
                         await produce.ConfigureAwait(false);
@@ -119,8 +127,10 @@ internal static class DemoRunner
                             caughtUpDeadline = wall.Elapsed + TimeSpan.FromSeconds(100);
                         }
 
-                        // Done when the worker has read everything and one more commit (which produces incidents) has passed.
-                        if (metrics.Records >= producer.Records && metrics.Commits > 0)
+                        // Done when the worker has read everything (or has read nothing new for 3 s after
+                        // the producer finished) and its last commit, which produces the incidents, has passed.
+                        var caughtUp = metrics.Records >= producer.Records || wall.Elapsed - idleSince > TimeSpan.FromSeconds(3);
+                        if (caughtUp && metrics.Commits > 0)
                         {
                             await Task.Delay(1_000, cancellationToken).ConfigureAwait(false);
                             while (toPrint.TryDequeue(out var message))
