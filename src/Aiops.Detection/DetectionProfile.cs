@@ -149,13 +149,18 @@ public sealed record DetectionProfile
     /// <summary>Consecutive anomalous points replaced by their expected value in the baseline history before the new level is accepted.</summary>
     public int MaxSubstitutedPoints { get; init; } = 4;
 
-    /// <summary>The built-in profile for a metric kind.</summary>
+    /// <summary>
+    /// The built-in profile for a metric kind. Saturation uses stricter spike (1e-8) and
+    /// martingale (ln 10^8) thresholds: its noise is strongly autocorrelated (memory, queues), its
+    /// failure mode is the leak the trend test watches, and with the generic thresholds the
+    /// gray-failure controls raised 13 false alarms per 100 series-days (precision 0.79 → 0.98).
+    /// </summary>
     public static DetectionProfile Default(MetricKind kind) => kind switch
     {
         MetricKind.Latency => new DetectionProfile { Kind = kind, Direction = AlertDirection.Up, TailShiftEnabled = true },
         MetricKind.ErrorRate => new DetectionProfile { Kind = kind, Direction = AlertDirection.Up, RateTestEnabled = true, Capacity = null },
         MetricKind.Throughput => new DetectionProfile { Kind = kind, Direction = AlertDirection.Both },
-        MetricKind.Saturation => new DetectionProfile { Kind = kind, Direction = AlertDirection.Up, TrendEnabled = true },
+        MetricKind.Saturation => new DetectionProfile { Kind = kind, Direction = AlertDirection.Up, TrendEnabled = true, SpikePValue = 1e-8, MartingaleLogThreshold = 18.4 },
         _ => new DetectionProfile { Kind = MetricKind.Generic },
     };
 
