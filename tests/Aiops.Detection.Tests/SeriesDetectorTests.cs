@@ -9,7 +9,7 @@ public class SeriesDetectorTests
     [Fact]
     public void APlantedSpikeIsFoundAtItsIndexWithEvidence()
     {
-        // N(100, 1) noise; +12σ at index 400: a normal tail p of ~1e-33, far below the 1e-4 threshold.
+        // N(100, 1) noise; +12σ at index 400: a normal tail p of ~1e-33, far below the 1e-7 threshold.
         var gen = new SeriesGen(1);
         var d = new SeriesDetector(Key, MetricKind.Generic);
         var verdicts = new List<Anomaly>();
@@ -39,7 +39,7 @@ public class SeriesDetectorTests
         Assert.Equal(spike.TimestampMs, spike.SinceMs);
         Assert.InRange(spike.Expected, 98, 102); // the level is 100 and σ = 1
         Assert.True(spike.Lower < spike.Expected && spike.Expected < spike.Upper && spike.Upper < spike.Observed);
-        Assert.True(spike.PValue <= 1e-4);
+        Assert.True(spike.PValue <= 1e-7);
         Assert.Equal(Direction.Up, spike.Direction);
         Assert.Equal(Key, spike.Series);
     }
@@ -110,14 +110,14 @@ public class SeriesDetectorTests
     [Fact]
     public void ASmallPersistentLevelShiftIsFoundByCusumAndNotBefore()
     {
-        // N(10, 1); +2.5σ from index 600: a point p-value of ~0.01, far from the spike threshold (1e-6),
-        // but CUSUM (k = 0.5, h = 8) gains ≈ 2 per point and the shift clears the 2σ materiality gate.
+        // N(10, 1); +3.5σ from index 600: a point p-value of ~5e-4, far from the spike threshold (1e-7),
+        // but CUSUM (k = 0.5, h = 12) gains ≈ 3 per point and the shift clears the 3σ materiality gate.
         var gen = new SeriesGen(4);
         var d = new SeriesDetector(Key, MetricKind.Generic);
         var verdicts = new List<Anomaly>();
         for (var i = 0; i < 1000; i++)
         {
-            d.Update(SeriesGen.T0 + (i * SeriesGen.Minute), 10 + gen.Normal() + (i >= 600 ? 2.5 : 0), 0, verdicts);
+            d.Update(SeriesGen.T0 + (i * SeriesGen.Minute), 10 + gen.Normal() + (i >= 600 ? 3.5 : 0), 0, verdicts);
         }
 
         var shifts = verdicts.FindAll(a => a.Detector is DetectorKind.LevelShift or DetectorKind.ChangePoint);
