@@ -44,6 +44,7 @@ public sealed class EventTimePipeline
     private long _anomalies;
     private long _incidents;
     private long _rejected;
+    private long _suppressed;
     private long _watermarkMs = long.MinValue;
     private long _nextTickMs = long.MinValue;
     private string? _countService;
@@ -81,6 +82,9 @@ public sealed class EventTimePipeline
 
     /// <summary>The detectors, per series (for reports: baselines and bands).</summary>
     public DetectorRegistry Detectors => _registry;
+
+    /// <summary>Error-ratio verdicts held back because their bucket had fewer than <see cref="PipelineOptions.MinErrorsPerBucket"/> failures.</summary>
+    public long SuppressedAnomalies => _suppressed;
 
     /// <summary>Running totals.</summary>
     public PipelineCounters Counters => new(
@@ -317,6 +321,13 @@ public sealed class EventTimePipeline
         _points++;
         _verdicts.Clear();
         _registry.Push(point, _verdicts);
+        if (_verdicts.Count == 0
+            || (point.Kind == MetricKind.ErrorRate && point.Total > 0 && point.Value * point.Total < _options.MinErrorsPerBucket - 0.5))
+        {
+            _suppressed += _verdicts.Count;
+            return;
+        }
+
         foreach (var anomaly in _verdicts)
         {
             _anomalies++;
