@@ -76,13 +76,21 @@ public sealed class PipelineOptions
     public TopologyOptions Topology { get; set; } = new();
 
     /// <summary>
-    /// Incident correlation and ranking settings. The pipeline's defaults differ from the
-    /// correlator's own in two places, measured with <c>eval rca</c> on the simulator: verdicts
-    /// scoring below 0.7 are ignored (with ~165 series a one-minute spike scoring 0.5–0.6 turns up
-    /// every half hour in fault-free traffic), and an incident needs 2 distinct signals to open (a
-    /// real fault moves at least its own series and a caller's, or several replicas).
+    /// Incident correlation and ranking settings. The pipeline's default differs from the
+    /// correlator's own in one place, measured with <c>eval rca</c> on the simulator: an incident
+    /// needs 2 distinct signals (series × detector) to open; a real fault moves at least its own
+    /// series and a caller's, or several replicas, or one series through two detectors.
     /// </summary>
-    public CorrelatorOptions Correlator { get; set; } = new() { MinScore = 0.7, MinSignalsToOpen = 2 };
+    public CorrelatorOptions Correlator { get; set; } = new() { MinSignalsToOpen = 2 };
+
+    /// <summary>
+    /// Consecutive points of a series that must each raise a verdict before its verdicts reach the
+    /// correlator (the held ones are then passed on together), like the <c>for:</c> clause of a
+    /// Prometheus alert rule. 2: with ~165 series at one point a minute, single-minute spikes of
+    /// fault-free traffic opened an incident every half hour in <c>eval rca</c>; requiring a
+    /// second minute removed them at the cost of one minute of detection time. 1 disables it.
+    /// </summary>
+    public int ConfirmPoints { get; set; } = 2;
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first setting out of range.</summary>
     public void Validate()
@@ -105,6 +113,11 @@ public sealed class PipelineOptions
         if (MinRequestsPerBucket < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MinRequestsPerBucket), MinRequestsPerBucket, "MinRequestsPerBucket must be at least 1.");
+        }
+
+        if (ConfirmPoints < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ConfirmPoints), ConfirmPoints, "ConfirmPoints must be at least 1.");
         }
 
         if (MinErrorsPerBucket < 0)
