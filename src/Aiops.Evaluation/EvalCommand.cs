@@ -26,6 +26,7 @@ public static class EvalCommand
         // One line per subcommand: a new evaluation (e.g. root-cause ranking) adds its own here.
         eval.Subcommands.Add(NabCommand.Create(detector));
         eval.Subcommands.Add(GrayCommand.Create(detector));
+        eval.Subcommands.Add(RcaCommand.Create());
         return eval;
     }
 

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Aiops.Core;
 using Aiops.Detection;
 using Aiops.Topology;
@@ -38,12 +40,14 @@ public sealed class EventTimePipeline
     private readonly List<Anomaly> _verdicts = new(64);
     private readonly List<IncidentEvent> _pending = [];
     private readonly Dictionary<(SeriesKey Series, DetectorKind Detector), Anomaly> _latestVerdicts = [];
+    private readonly Dictionary<SeriesKey, SeriesGate> _gates = [];
     private DetectorRegistry _registry;
     private long _spans;
     private long _points;
     private long _anomalies;
     private long _incidents;
     private long _rejected;
+    private long _suppressed;
     private long _watermarkMs = long.MinValue;
     private long _nextTickMs = long.MinValue;
     private string? _countService;
@@ -81,6 +85,9 @@ public sealed class EventTimePipeline
 
     /// <summary>The detectors, per series (for reports: baselines and bands).</summary>
     public DetectorRegistry Detectors => _registry;
+
+    /// <summary>Error-ratio verdicts held back because their bucket had fewer than <see cref="PipelineOptions.MinErrorsPerBucket"/> failures.</summary>
+    public long SuppressedAnomalies => _suppressed;
 
     /// <summary>Running totals.</summary>
     public PipelineCounters Counters => new(
@@ -316,13 +323,97 @@ public sealed class EventTimePipeline
     {
         _points++;
         _verdicts.Clear();
-        _registry.Push(point, _verdicts);
-        foreach (var anomaly in _verdicts)
+        var result = _registry.Push(point, _verdicts);
+        var raised = _verdicts.Count > 0;
+        var fewErrors = point.Kind == MetricKind.ErrorRate && point.Total > 0 && point.Value * point.Total < _options.MinErrorsPerBucket - 0.5;
+        if (raised && fewErrors)
         {
-            _anomalies++;
-            _latestVerdicts[(anomaly.Series, anomaly.Detector)] = anomaly;
-            _correlator.Observe(anomaly);
+            _suppressed += _verdicts.Count;
+            raised = false;
         }
+
+        _anomalies += raised ? _verdicts.Count : 0;
+        var outside = result.IsWarm && !fewErrors && (result.Observed > result.Upper || result.Observed < result.Lower);
+        if (_options.ConfirmPoints > 1 && !Confirmed(point.Series, raised, raised || outside))
+        {
+            return;
+        }
+
+        if (raised)
+        {
+            foreach (var anomaly in _verdicts)
+            {
+                Forward(anomaly);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The confirmation gate (<see cref="PipelineOptions.ConfirmPoints"/>): a series' verdicts are
+    /// held until that many consecutive points of it were abnormal (raised a verdict, or fell
+    /// outside the detector's band: detectors such as CUSUM fire once per episode, so a repeated
+    /// verdict cannot be required); then the held ones and the current ones go on, and later ones
+    /// go straight on while the streak lasts. A normal point ends the streak and drops what was held.
+    /// </summary>
+    private bool Confirmed(SeriesKey series, bool raised, bool abnormal)
+    {
+        if (!abnormal)
+        {
+            ref var quiet = ref CollectionsMarshal.GetValueRefOrNullRef(_gates, series);
+            if (!Unsafe.IsNullRef(ref quiet))
+            {
+                quiet.Streak = 0;
+                quiet.Held?.Clear();
+            }
+
+            return false;
+        }
+
+        ref var gate = ref CollectionsMarshal.GetValueRefOrNullRef(_gates, series);
+        if (Unsafe.IsNullRef(ref gate))
+        {
+            if (!raised)
+            {
+                // Outside the band without any verdict so far: nothing to confirm yet.
+                return false;
+            }
+
+            gate = ref CollectionsMarshal.GetValueRefOrAddDefault(_gates, series, out _);
+        }
+
+        if (gate.Streak == 0 && !raised)
+        {
+            return false;
+        }
+
+        gate.Streak++;
+        if (gate.Streak < _options.ConfirmPoints)
+        {
+            if (raised)
+            {
+                (gate.Held ??= []).AddRange(_verdicts);
+            }
+
+            return false;
+        }
+
+        if (gate.Held is { Count: > 0 } held)
+        {
+            foreach (var anomaly in held)
+            {
+                Forward(anomaly);
+            }
+
+            held.Clear();
+        }
+
+        return true;
+    }
+
+    private void Forward(Anomaly anomaly)
+    {
+        _latestVerdicts[(anomaly.Series, anomaly.Detector)] = anomaly;
+        _correlator.Observe(anomaly);
     }
 
     private void Forget(Incident incident)
@@ -405,5 +496,15 @@ public sealed class EventTimePipeline
         }
 
         return result;
+    }
+
+    /// <summary>Confirmation state of one series that has raised a verdict.</summary>
+    private struct SeriesGate
+    {
+        /// <summary>Consecutive verdict-raising points up to the latest.</summary>
+        public int Streak;
+
+        /// <summary>Verdicts held until the streak reaches the confirmation length.</summary>
+        public List<Anomaly>? Held;
     }
 }

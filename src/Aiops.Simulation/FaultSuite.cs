@@ -23,7 +23,7 @@ public sealed class SuiteOptions
     public long RecoveryMs { get; set; } = 20 * 60_000L;
 
     /// <summary>Sampled traces per minute at the daily peak (see <see cref="ScenarioOptions.TracesPerMinute"/>).</summary>
-    public double TracesPerMinute { get; set; } = 40;
+    public double TracesPerMinute { get; set; } = 60;
 }
 
 /// <summary>
@@ -100,7 +100,7 @@ public static class FaultSuite
     }
 
     /// <summary>A fault-free run of <paramref name="days"/> simulated days from the default start (a Monday).</summary>
-    public static SuiteCase FaultFree(int seed, double days, double tracesPerMinute = 40) => new(
+    public static SuiteCase FaultFree(int seed, double days, double tracesPerMinute = 60) => new(
         $"fault-free-{days:0.#}d",
         null,
         new ScenarioOptions

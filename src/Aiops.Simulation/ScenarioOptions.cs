@@ -20,7 +20,7 @@ public sealed class ScenarioOptions
     /// ≥ 20 requests per minute on every service at the trough (0.55 × peak), so the evaluation of
     /// 50 cases stays in minutes.
     /// </summary>
-    public double TracesPerMinute { get; set; } = 40;
+    public double TracesPerMinute { get; set; } = 60;
 
     /// <summary>The faults to inject.</summary>
     public IReadOnlyList<FaultSpec> Faults { get; set; } = [];
