@@ -143,6 +143,9 @@ public sealed record DetectionProfile
     /// <summary>Consecutive anomalous points replaced by their expected value in the baseline history before the new level is accepted.</summary>
     public int MaxSubstitutedPoints { get; init; } = 4;
 
+    /// <summary>The score stage (anomaly likelihood with suppression) that makes one threshold work across series; see <see cref="AnomalyLikelihood"/>.</summary>
+    public LikelihoodOptions Likelihood { get; init; } = new(); // nab
+
     /// <summary>The built-in profile for a metric kind.</summary>
     public static DetectionProfile Default(MetricKind kind) => kind switch
     {
@@ -330,6 +333,8 @@ public sealed record DetectionProfile
         {
             (errors ??= []).Add($"maxSubstitutedPoints: must be >= 0, got {MaxSubstitutedPoints}");
         }
+
+        if (Likelihood is null) { (errors ??= []).Add("likelihood: must be an object"); } else { Likelihood.Validate(ref errors); } // nab
 
         return errors ?? (IReadOnlyList<string>)[];
     }
