@@ -19,7 +19,7 @@ public sealed record LikelihoodOptions
     public int ValueWindow { get; init; } = 2000;
 
     /// <summary>Points averaged in the fast window compared against the slow value distribution.</summary>
-    public int FastWindow { get; init; } = 4;
+    public int FastWindow { get; init; } = 10;
 
     /// <summary>Weight of the residual surprise (−log p of the forecast residual) in the raw score.</summary>
     public double ResidualWeight { get; init; } = 1.0;
@@ -31,7 +31,7 @@ public sealed record LikelihoodOptions
     public double ResidualLog10Scale { get; init; } = 8.0;
 
     /// <summary>Effective length (points) of the slow moments of the raw score (Ahmad et al. 2017 use a long window W).</summary>
-    public int RawWindow { get; init; } = 2000;
+    public int RawWindow { get; init; } = 8000;
 
     /// <summary>Points averaged in the short window of raw scores (W′ in Ahmad et al. 2017; 10 there).</summary>
     public int ShortWindow { get; init; } = 10;
@@ -43,7 +43,7 @@ public sealed record LikelihoodOptions
     public double TailFloor { get; init; } = 1e-10;
 
     /// <summary>Score at or above which the suppression starts.</summary>
-    public double HoldTrigger { get; init; } = 0.15;
+    public double HoldTrigger { get; init; } = 0.2;
 
     /// <summary>Suppression length as a fraction of the points seen so far (NAB windows are 10% of a file shared among its anomalies).</summary>
     public double HoldFraction { get; init; } = 0.05;
@@ -120,6 +120,7 @@ internal sealed class AnomalyLikelihood
     private readonly LikelihoodOptions _o;
     private readonly double[] _values;
     private readonly double[] _raws;
+    private readonly double[] _dists;
     private long _n;
     private int _valueHead;
     private int _valueFilled;
@@ -131,6 +132,11 @@ internal sealed class AnomalyLikelihood
     private double _valueVar;
     private double _rawMean;
     private double _rawVar;
+    private int _distHead;
+    private int _distFilled;
+    private double _distSum;
+    private double _distMean;
+    private double _distVar;
     private int _hold;
 
     public AnomalyLikelihood(LikelihoodOptions options)
@@ -138,9 +144,10 @@ internal sealed class AnomalyLikelihood
         _o = options;
         _values = new double[options.FastWindow];
         _raws = new double[options.ShortWindow];
+        _dists = new double[options.ShortWindow];
     }
 
-    public int StateBytes => 120 + (8 * (_values.Length + _raws.Length));
+    public int StateBytes => 160 + (8 * (_values.Length + _raws.Length + _dists.Length));
 
     /// <summary>Scores one accepted point.</summary>
     /// <param name="value">The observed value.</param>
@@ -172,29 +179,22 @@ internal sealed class AnomalyLikelihood
 
         var p = Math.Clamp(pValue, 1e-300, 1);
         var residualSurprise = Math.Min(1, -Math.Log10(p) / o.ResidualLog10Scale);
-        var raw = Math.Max(o.ResidualWeight * residualSurprise, o.DistributionWeight * distSurprise);
 
-        // Short window of raw scores against their slow moments (Ahmad et al. 2017, eq. 4–6).
-        _rawSum += raw - _raws[_rawHead];
-        _raws[_rawHead] = raw;
-        _rawHead = _rawHead + 1 == _raws.Length ? 0 : _rawHead + 1;
-        if (_rawFilled < _raws.Length)
-        {
-            _rawFilled++;
-        }
-
-        var shortMean = _rawSum / _rawFilled;
-        var rawSigma = Math.Max(Math.Sqrt(_rawVar), o.MinRawSigma);
-        var zRaw = (shortMean - _rawMean) / rawSigma;
-        var tail = 0.5 * SpecialFunctions.Erfc(zRaw * 0.7071067811865476);
-        UpdateMoments(ref _rawMean, ref _rawVar, raw, o.RawWindow);
+        // Each raw surprise gets its own likelihood (its own scale), and the larger score wins: the
+        // residual channel catches breaks of the short-term dynamics, the distribution channel
+        // level changes the forecaster follows too quickly.
+        var tailResidual = Channel(residualSurprise, _raws, ref _rawHead, ref _rawFilled, ref _rawSum, ref _rawMean, ref _rawVar);
+        var tailDistribution = Channel(distSurprise, _dists, ref _distHead, ref _distFilled, ref _distSum, ref _distMean, ref _distVar);
 
         if (_n <= o.LearnPoints)
         {
             return 0;
         }
 
-        var score = Math.Clamp(Math.Log(Math.Max(tail, 1e-300)) / Math.Log(o.TailFloor), 0, 1);
+        var logFloor = Math.Log(o.TailFloor);
+        var score = Math.Clamp(Math.Max(
+            o.ResidualWeight * Math.Log(Math.Max(tailResidual, 1e-300)) / logFloor,
+            o.DistributionWeight * Math.Log(Math.Max(tailDistribution, 1e-300)) / logFloor), 0, 1);
         if (_hold > 0)
         {
             _hold--;
@@ -207,6 +207,25 @@ internal sealed class AnomalyLikelihood
         }
 
         return score;
+    }
+
+    /// <summary>Short window of raw scores against their slow moments (Ahmad et al. 2017, eqs. 4–6); returns the Gaussian tail Q.</summary>
+    private double Channel(double raw, double[] ring, ref int head, ref int filled, ref double sum, ref double mean, ref double variance)
+    {
+        sum += raw - ring[head];
+        ring[head] = raw;
+        head = head + 1 == ring.Length ? 0 : head + 1;
+        if (filled < ring.Length)
+        {
+            filled++;
+        }
+
+        var shortMean = sum / filled;
+        var sigma = Math.Max(Math.Sqrt(variance), _o.MinRawSigma);
+        var z = (shortMean - mean) / sigma;
+        var tail = 0.5 * SpecialFunctions.Erfc(z * 0.7071067811865476);
+        UpdateMoments(ref mean, ref variance, raw, _o.RawWindow);
+        return tail;
     }
 
     private void UpdateMoments(ref double mean, ref double variance, double x, int window)
@@ -232,8 +251,14 @@ internal sealed class AnomalyLikelihood
         w.Write(_rawMean);
         w.Write(_rawVar);
         w.Write(_hold);
+        w.Write(_distHead);
+        w.Write(_distFilled);
+        w.Write(_distSum);
+        w.Write(_distMean);
+        w.Write(_distVar);
         Snapshot.WriteArray(w, _values);
         Snapshot.WriteArray(w, _raws);
+        Snapshot.WriteArray(w, _dists);
     }
 
     public void Read(BinaryReader r)
@@ -250,13 +275,20 @@ internal sealed class AnomalyLikelihood
         _rawMean = r.ReadDouble();
         _rawVar = r.ReadDouble();
         _hold = r.ReadInt32();
+        _distHead = r.ReadInt32();
+        _distFilled = r.ReadInt32();
+        _distSum = r.ReadDouble();
+        _distMean = r.ReadDouble();
+        _distVar = r.ReadDouble();
         if (_n < 0 || _hold < 0 || (uint)_valueHead >= (uint)_values.Length || (uint)_rawHead >= (uint)_raws.Length
-            || _valueFilled is < 0 || _valueFilled > _values.Length || _rawFilled is < 0 || _rawFilled > _raws.Length)
+            || _valueFilled is < 0 || _valueFilled > _values.Length || _rawFilled is < 0 || _rawFilled > _raws.Length
+            || (uint)_distHead >= (uint)_dists.Length || _distFilled is < 0 || _distFilled > _dists.Length)
         {
             throw new InvalidDataException("Snapshot field likelihood has an out-of-range counter.");
         }
 
         Snapshot.ReadArray(r, _values, "likelihood.values");
         Snapshot.ReadArray(r, _raws, "likelihood.raws");
+        Snapshot.ReadArray(r, _dists, "likelihood.dists");
     }
 }
