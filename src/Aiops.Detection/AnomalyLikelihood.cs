@@ -28,7 +28,7 @@ public sealed record LikelihoodOptions
     public double DistributionWeight { get; init; } = 1.0;
 
     /// <summary>−log10 p that maps to a residual surprise of 1.</summary>
-    public double ResidualLog10Scale { get; init; } = 8.0;
+    public double ResidualLog10Scale { get; init; } = 12.0;
 
     /// <summary>Effective length (points) of the slow moments of the raw score (Ahmad et al. 2017 use a long window W).</summary>
     public int RawWindow { get; init; } = 8000;
@@ -56,6 +56,19 @@ public sealed record LikelihoodOptions
 
     /// <summary>Factor applied to the score while suppressed (0 = silent).</summary>
     public double HoldFactor { get; init; }
+
+    /// <summary>
+    /// Whether the slow value mean restarts at the fast-window mean when a hold ends: after a level
+    /// shift the hold covers the anomaly, and the new level is the normal from then on (otherwise
+    /// the distribution channel fires again for as long as the slow mean takes to follow).
+    /// </summary>
+    public bool RebaseAfterHold { get; init; }
+
+    /// <summary>
+    /// Whether the two channels' tails are multiplied (log-tails added, as in Fisher's combination
+    /// of p-values) instead of taking the larger score: moderate surprise in both channels then counts.
+    /// </summary>
+    public bool CombineTails { get; init; }
 
     /// <summary>Appends one message per invalid field to <paramref name="errors"/>.</summary>
     internal void Validate(ref List<string>? errors)
@@ -97,57 +110,43 @@ public sealed record LikelihoodOptions
 /// across very different series.
 /// </summary>
 /// <remarks>
-/// <para>Raw surprise per point: the larger of (a) the residual surprise −log10(p)/scale of the
-/// forecast residual's p-value and (b) the distribution surprise 1 − 2Q(z) of the mean of the last
-/// <c>FastWindow</c> values against slow exponential moments of the value (a fast-vs-slow window
-/// comparison, as in windowed-Gaussian and CAD-style detectors).</para>
+/// <para>Two raw surprises per point: (a) the residual surprise −log10(p)/scale of the forecast
+/// residual's p-value and (b) the distribution surprise 1 − 2Q(z) of a fast mean of the values
+/// (exponential, span <c>FastWindow</c>) against slow exponential moments of the value (a
+/// fast-vs-slow window comparison, as in windowed-Gaussian and CAD-style detectors).</para>
 /// <para>Likelihood (Ahmad, Lavin, Purdy &amp; Agha 2017, "Unsupervised real-time anomaly detection
-/// for streaming data", Neurocomputing 262, eqs. 3–6): the raw scores are modelled as a normal
-/// distribution with slow moments μ, σ; the mean μ̃ of the last W′ raw scores gives
-/// L = 1 − Q((μ̃ − μ)/σ). The score is the log-scaled tail log(1 − L)/log(TailFloor), clipped to
-/// [0, 1], so a series whose raw scores are always high is not always anomalous.</para>
+/// for streaming data", Neurocomputing 262, eqs. 3–6), per surprise: the raw scores are modelled as
+/// a normal distribution with slow moments μ, σ; a short mean μ̃ of the raw scores gives the tail
+/// Q((μ̃ − μ)/σ) and the score log(tail)/log(TailFloor), clipped to [0, 1], so a series whose raw
+/// scores are always high is not always anomalous. The larger of the two scores is returned.</para>
 /// <para>Suppression: NAB counts every detected row outside a window as a false positive and only
 /// the earliest one inside a window, so after the score reaches <c>HoldTrigger</c> it is multiplied
 /// by <c>HoldFactor</c> for a span proportional to the points seen so far.</para>
-/// <para>Cost: O(1) per point (running sums over two rings of at most 32 floats), no allocation;
-/// state ≈ 300 bytes.</para>
+/// <para>Cost: O(1) per point, no allocation. The short windows are exponential means with the
+/// same centre of mass as an N-point box (α = 2/(N + 1)) rather than rings, which keeps the whole
+/// state at ≈ 120 bytes: the detector's 4 KiB budget had only ≈ 240 bytes left.</para>
 /// </remarks>
 internal sealed class AnomalyLikelihood
 {
-    /// <summary>Largest fast/short window (ring capacity).</summary>
-    public const int MaxRing = 32;
+    /// <summary>Largest fast/short window.</summary>
+    public const int MaxRing = 1000;
 
     private readonly LikelihoodOptions _o;
-    private readonly double[] _values;
-    private readonly double[] _raws;
-    private readonly double[] _dists;
     private long _n;
-    private int _valueHead;
-    private int _valueFilled;
-    private double _valueSum;
-    private int _rawHead;
-    private int _rawFilled;
-    private double _rawSum;
+    private double _valueFast;
     private double _valueMean;
     private double _valueVar;
+    private double _rawShort;
     private double _rawMean;
     private double _rawVar;
-    private int _distHead;
-    private int _distFilled;
-    private double _distSum;
+    private double _distShort;
     private double _distMean;
     private double _distVar;
     private int _hold;
 
-    public AnomalyLikelihood(LikelihoodOptions options)
-    {
-        _o = options;
-        _values = new double[options.FastWindow];
-        _raws = new double[options.ShortWindow];
-        _dists = new double[options.ShortWindow];
-    }
+    public AnomalyLikelihood(LikelihoodOptions options) => _o = options;
 
-    public int StateBytes => 160 + (8 * (_values.Length + _raws.Length + _dists.Length));
+    public static int StateBytes => 120;
 
     /// <summary>Scores one accepted point.</summary>
     /// <param name="value">The observed value.</param>
@@ -157,21 +156,13 @@ internal sealed class AnomalyLikelihood
         var o = _o;
         _n++;
 
-        // Fast window of values (running sum: O(1)).
-        _valueSum += value - _values[_valueHead];
-        _values[_valueHead] = value;
-        _valueHead = _valueHead + 1 == _values.Length ? 0 : _valueHead + 1;
-        if (_valueFilled < _values.Length)
-        {
-            _valueFilled++;
-        }
-
-        var fastMean = _valueSum / _valueFilled;
+        // Fast mean of the values against the slow value distribution.
+        _valueFast = _n == 1 ? value : _valueFast + (Span(o.FastWindow) * (value - _valueFast));
         double distSurprise = 0;
         if (_n > 1)
         {
             var sigma = Math.Sqrt(_valueVar) + (1e-9 * (1 + Math.Abs(_valueMean)));
-            var z = Math.Abs(fastMean - _valueMean) / sigma;
+            var z = Math.Abs(_valueFast - _valueMean) / sigma;
             distSurprise = 1 - SpecialFunctions.Erfc(z * 0.7071067811865476);
         }
 
@@ -183,8 +174,8 @@ internal sealed class AnomalyLikelihood
         // Each raw surprise gets its own likelihood (its own scale), and the larger score wins: the
         // residual channel catches breaks of the short-term dynamics, the distribution channel
         // level changes the forecaster follows too quickly.
-        var tailResidual = Channel(residualSurprise, _raws, ref _rawHead, ref _rawFilled, ref _rawSum, ref _rawMean, ref _rawVar);
-        var tailDistribution = Channel(distSurprise, _dists, ref _distHead, ref _distFilled, ref _distSum, ref _distMean, ref _distVar);
+        var tailResidual = Channel(residualSurprise, ref _rawShort, ref _rawMean, ref _rawVar);
+        var tailDistribution = Channel(distSurprise, ref _distShort, ref _distMean, ref _distVar);
 
         if (_n <= o.LearnPoints)
         {
@@ -192,12 +183,17 @@ internal sealed class AnomalyLikelihood
         }
 
         var logFloor = Math.Log(o.TailFloor);
-        var score = Math.Clamp(Math.Max(
-            o.ResidualWeight * Math.Log(Math.Max(tailResidual, 1e-300)) / logFloor,
-            o.DistributionWeight * Math.Log(Math.Max(tailDistribution, 1e-300)) / logFloor), 0, 1);
+        var residualScore = o.ResidualWeight * Math.Log(Math.Max(tailResidual, 1e-300)) / logFloor;
+        var distributionScore = o.DistributionWeight * Math.Log(Math.Max(tailDistribution, 1e-300)) / logFloor;
+        var score = Math.Clamp(o.CombineTails ? residualScore + distributionScore : Math.Max(residualScore, distributionScore), 0, 1);
         if (_hold > 0)
         {
             _hold--;
+            if (_hold == 0 && o.RebaseAfterHold)
+            {
+                _valueMean = _valueFast;
+            }
+
             return score * o.HoldFactor;
         }
 
@@ -209,18 +205,12 @@ internal sealed class AnomalyLikelihood
         return score;
     }
 
-    /// <summary>Short window of raw scores against their slow moments (Ahmad et al. 2017, eqs. 4–6); returns the Gaussian tail Q.</summary>
-    private double Channel(double raw, double[] ring, ref int head, ref int filled, ref double sum, ref double mean, ref double variance)
-    {
-        sum += raw - ring[head];
-        ring[head] = raw;
-        head = head + 1 == ring.Length ? 0 : head + 1;
-        if (filled < ring.Length)
-        {
-            filled++;
-        }
+    private static double Span(int points) => 2.0 / (points + 1);
 
-        var shortMean = sum / filled;
+    /// <summary>Short mean of raw scores against their slow moments (Ahmad et al. 2017, eqs. 4–6); returns the Gaussian tail Q.</summary>
+    private double Channel(double raw, ref double shortMean, ref double mean, ref double variance)
+    {
+        shortMean = _n == 1 ? raw : shortMean + (Span(_o.ShortWindow) * (raw - shortMean));
         var sigma = Math.Max(Math.Sqrt(variance), _o.MinRawSigma);
         var z = (shortMean - mean) / sigma;
         var tail = 0.5 * SpecialFunctions.Erfc(z * 0.7071067811865476);
@@ -240,55 +230,34 @@ internal sealed class AnomalyLikelihood
     public void Write(BinaryWriter w)
     {
         w.Write(_n);
-        w.Write(_valueHead);
-        w.Write(_valueFilled);
-        w.Write(_valueSum);
-        w.Write(_rawHead);
-        w.Write(_rawFilled);
-        w.Write(_rawSum);
+        w.Write(_valueFast);
         w.Write(_valueMean);
         w.Write(_valueVar);
+        w.Write(_rawShort);
         w.Write(_rawMean);
         w.Write(_rawVar);
-        w.Write(_hold);
-        w.Write(_distHead);
-        w.Write(_distFilled);
-        w.Write(_distSum);
+        w.Write(_distShort);
         w.Write(_distMean);
         w.Write(_distVar);
-        Snapshot.WriteArray(w, _values);
-        Snapshot.WriteArray(w, _raws);
-        Snapshot.WriteArray(w, _dists);
+        w.Write(_hold);
     }
 
     public void Read(BinaryReader r)
     {
         _n = r.ReadInt64();
-        _valueHead = r.ReadInt32();
-        _valueFilled = r.ReadInt32();
-        _valueSum = r.ReadDouble();
-        _rawHead = r.ReadInt32();
-        _rawFilled = r.ReadInt32();
-        _rawSum = r.ReadDouble();
+        _valueFast = r.ReadDouble();
         _valueMean = r.ReadDouble();
         _valueVar = r.ReadDouble();
+        _rawShort = r.ReadDouble();
         _rawMean = r.ReadDouble();
         _rawVar = r.ReadDouble();
-        _hold = r.ReadInt32();
-        _distHead = r.ReadInt32();
-        _distFilled = r.ReadInt32();
-        _distSum = r.ReadDouble();
+        _distShort = r.ReadDouble();
         _distMean = r.ReadDouble();
         _distVar = r.ReadDouble();
-        if (_n < 0 || _hold < 0 || (uint)_valueHead >= (uint)_values.Length || (uint)_rawHead >= (uint)_raws.Length
-            || _valueFilled is < 0 || _valueFilled > _values.Length || _rawFilled is < 0 || _rawFilled > _raws.Length
-            || (uint)_distHead >= (uint)_dists.Length || _distFilled is < 0 || _distFilled > _dists.Length)
+        _hold = r.ReadInt32();
+        if (_n < 0 || _hold < 0)
         {
-            throw new InvalidDataException("Snapshot field likelihood has an out-of-range counter.");
+            throw new InvalidDataException($"Snapshot field likelihood has a negative counter (n = {_n}, hold = {_hold}).");
         }
-
-        Snapshot.ReadArray(r, _values, "likelihood.values");
-        Snapshot.ReadArray(r, _raws, "likelihood.raws");
-        Snapshot.ReadArray(r, _dists, "likelihood.dists");
     }
 }

@@ -124,7 +124,7 @@ public sealed class SeriesDetector
     public long LastTimestampMs => _lastTs;
 
     /// <summary>Approximate bytes of state held by this detector (arrays and fields; the profile is shared).</summary>
-    public int StateBytes => 400 + _ssa.StateBytes + _residuals.StateBytes + _season.StateBytes + _trend.StateBytes + _likelihood.StateBytes;
+    public int StateBytes => 400 + _ssa.StateBytes + _residuals.StateBytes + _season.StateBytes + _trend.StateBytes + AnomalyLikelihood.StateBytes;
 
     /// <summary>Feeds one point; returns the expected value, band, p-value, score and fired detectors.</summary>
     /// <param name="timestampMs">Event time, Unix ms; must increase.</param>
