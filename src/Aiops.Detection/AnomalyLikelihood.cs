@@ -16,10 +16,10 @@ public sealed record LikelihoodOptions
     public int LearnPoints { get; init; } = 150;
 
     /// <summary>Effective length (points) of the slow exponential moments of the value distribution.</summary>
-    public int ValueWindow { get; init; } = 2000;
+    public int ValueWindow { get; init; } = 4000;
 
     /// <summary>Points averaged in the fast window compared against the slow value distribution.</summary>
-    public int FastWindow { get; init; } = 10;
+    public int FastWindow { get; init; } = 14;
 
     /// <summary>Weight of the residual surprise (−log p of the forecast residual) in the raw score.</summary>
     public double ResidualWeight { get; init; } = 1.0;
@@ -43,7 +43,7 @@ public sealed record LikelihoodOptions
     public double TailFloor { get; init; } = 1e-10;
 
     /// <summary>Score at or above which the suppression starts.</summary>
-    public double HoldTrigger { get; init; } = 0.2;
+    public double HoldTrigger { get; init; } = 0.3;
 
     /// <summary>Suppression length as a fraction of the points seen so far (NAB windows are 10% of a file shared among its anomalies).</summary>
     public double HoldFraction { get; init; } = 0.05;
@@ -68,7 +68,7 @@ public sealed record LikelihoodOptions
     /// Whether the two channels' tails are multiplied (log-tails added, as in Fisher's combination
     /// of p-values) instead of taking the larger score: moderate surprise in both channels then counts.
     /// </summary>
-    public bool CombineTails { get; init; }
+    public bool CombineTails { get; init; } = true;
 
     /// <summary>Appends one message per invalid field to <paramref name="errors"/>.</summary>
     internal void Validate(ref List<string>? errors)
