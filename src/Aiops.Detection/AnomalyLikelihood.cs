@@ -27,6 +27,9 @@ public sealed record LikelihoodOptions
     /// <summary>Weight of the fast-vs-slow distribution surprise in the raw score.</summary>
     public double DistributionWeight { get; init; } = 1.0;
 
+    /// <summary>Weight of the third channel, the detectors' own evidence score (martingale, CUSUM, spike); 0 leaves it out.</summary>
+    public double EvidenceWeight { get; init; }
+
     /// <summary>−log10 p that maps to a residual surprise of 1.</summary>
     public double ResidualLog10Scale { get; init; } = 12.0;
 
@@ -88,7 +91,7 @@ public sealed record LikelihoodOptions
             (errors ??= []).Add($"likelihood.fastWindow/shortWindow: must be in [1, {AnomalyLikelihood.MaxRing}], got {FastWindow}/{ShortWindow}");
         }
 
-        if (!(ResidualWeight >= 0 && DistributionWeight >= 0 && ResidualLog10Scale > 0 && MinRawSigma > 0))
+        if (!(ResidualWeight >= 0 && DistributionWeight >= 0 && EvidenceWeight >= 0 && ResidualLog10Scale > 0 && MinRawSigma > 0))
         {
             (errors ??= []).Add("likelihood.residualWeight/distributionWeight: must be >= 0; residualLog10Scale and minRawSigma > 0");
         }
@@ -142,16 +145,20 @@ internal sealed class AnomalyLikelihood
     private double _distShort;
     private double _distMean;
     private double _distVar;
+    private double _evShort;
+    private double _evMean;
+    private double _evVar;
     private int _hold;
 
     public AnomalyLikelihood(LikelihoodOptions options) => _o = options;
 
-    public static int StateBytes => 120;
+    public static int StateBytes => 144;
 
     /// <summary>Scores one accepted point.</summary>
     /// <param name="value">The observed value.</param>
     /// <param name="pValue">The p-value of its forecast residual (1 while the forecaster is not warm).</param>
-    public double Update(double value, double pValue)
+    /// <param name="evidence">The detectors' own score in [0, 1] (third channel, used when <c>EvidenceWeight</c> &gt; 0).</param>
+    public double Update(double value, double pValue, double evidence = 0)
     {
         var o = _o;
         _n++;
@@ -176,6 +183,7 @@ internal sealed class AnomalyLikelihood
         // level changes the forecaster follows too quickly.
         var tailResidual = Channel(residualSurprise, ref _rawShort, ref _rawMean, ref _rawVar);
         var tailDistribution = Channel(distSurprise, ref _distShort, ref _distMean, ref _distVar);
+        var tailEvidence = Channel(evidence, ref _evShort, ref _evMean, ref _evVar);
 
         if (_n <= o.LearnPoints)
         {
@@ -185,7 +193,8 @@ internal sealed class AnomalyLikelihood
         var logFloor = Math.Log(o.TailFloor);
         var residualScore = o.ResidualWeight * Math.Log(Math.Max(tailResidual, 1e-300)) / logFloor;
         var distributionScore = o.DistributionWeight * Math.Log(Math.Max(tailDistribution, 1e-300)) / logFloor;
-        var score = Math.Clamp(o.CombineTails ? residualScore + distributionScore : Math.Max(residualScore, distributionScore), 0, 1);
+        var evidenceScore = o.EvidenceWeight * Math.Log(Math.Max(tailEvidence, 1e-300)) / logFloor;
+        var score = Math.Clamp(o.CombineTails ? residualScore + distributionScore + evidenceScore : Math.Max(Math.Max(residualScore, distributionScore), evidenceScore), 0, 1);
         if (_hold > 0)
         {
             _hold--;
@@ -239,6 +248,9 @@ internal sealed class AnomalyLikelihood
         w.Write(_distShort);
         w.Write(_distMean);
         w.Write(_distVar);
+        w.Write(_evShort);
+        w.Write(_evMean);
+        w.Write(_evVar);
         w.Write(_hold);
     }
 
@@ -254,6 +266,9 @@ internal sealed class AnomalyLikelihood
         _distShort = r.ReadDouble();
         _distMean = r.ReadDouble();
         _distVar = r.ReadDouble();
+        _evShort = r.ReadDouble();
+        _evMean = r.ReadDouble();
+        _evVar = r.ReadDouble();
         _hold = r.ReadInt32();
         if (_n < 0 || _hold < 0)
         {

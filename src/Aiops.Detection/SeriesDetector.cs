@@ -525,7 +525,7 @@ public sealed class SeriesDetector
             _quiet = profile.CooldownPoints;
         }
 
-        score = profile.Likelihood.Enabled ? _likelihood.Update(value, pValue) : score; // nab: anomaly likelihood + suppression
+        score = profile.Likelihood.Enabled ? _likelihood.Update(value, pValue, score) : score; // nab: anomaly likelihood + suppression
 
         var result = new DetectionResult
         {
