@@ -5,7 +5,8 @@ namespace Aiops.Detection;
 /// <summary>
 /// Settings of <see cref="AnomalyLikelihood"/>, the stage that turns the detector's per-point
 /// evidence into the published <see cref="DetectionResult.Score"/>. Defaults were chosen on the
-/// NAB corpus with one threshold over all 58 files (see the nab branch log in the README).
+/// NAB corpus with one threshold over all 58 files (standard 57.38, low-FP 41.90, low-FN 64.40; the
+/// progression is in the nab branch commit messages).
 /// </summary>
 public sealed record LikelihoodOptions
 {
