@@ -149,6 +149,9 @@ public sealed record DetectionProfile
     /// <summary>Consecutive anomalous points replaced by their expected value in the baseline history before the new level is accepted.</summary>
     public int MaxSubstitutedPoints { get; init; } = 4;
 
+    /// <summary>The score stage (anomaly likelihood with suppression) that makes one threshold work across series; see <see cref="AnomalyLikelihood"/>.</summary>
+    public LikelihoodOptions Likelihood { get; init; } = new(); // nab
+
     /// <summary>
     /// The built-in profile for a metric kind. Saturation uses stricter spike (1e-8) and
     /// martingale (ln 10^8) thresholds: its noise is strongly autocorrelated (memory, queues), its
@@ -351,6 +354,8 @@ public sealed record DetectionProfile
         {
             (errors ??= []).Add($"maxSubstitutedPoints: must be >= 0, got {MaxSubstitutedPoints}");
         }
+
+        if (Likelihood is null) { (errors ??= []).Add("likelihood: must be an object"); } else { Likelihood.Validate(ref errors); } // nab
 
         return errors ?? (IReadOnlyList<string>)[];
     }

@@ -73,7 +73,12 @@ public readonly record struct DetectionResult
     /// <summary>Two-sided p-value of the residual against recent residuals (1 while warming up).</summary>
     public double PValue { get; init; }
 
-    /// <summary>Combined anomaly score in [0, 1]: 0.5 means a detector sits exactly at its threshold.</summary>
+    /// <summary>
+    /// Per-point alert score in [0, 1] (the anomaly_score NAB reads): the detectors' evidence passed
+    /// through the anomaly-likelihood stage, so one threshold works across series, and held at 0 for
+    /// a while after a detection. Verdicts (<see cref="Aiops.Core.Anomaly.Score"/>) carry the raw
+    /// evidence score e/(1+e) instead, 0.5 meaning a detector sits exactly at its threshold.
+    /// </summary>
     public double Score { get; init; }
 
     /// <summary>Detectors that fired on this point.</summary>

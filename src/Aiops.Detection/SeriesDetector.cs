@@ -23,12 +23,13 @@ namespace Aiops.Detection;
 public sealed class SeriesDetector
 {
     private const uint Magic = 0x54454441; // "ADET" little-endian
-    private const byte FormatVersion = 1;
+    private const byte FormatVersion = 2; // nab: 2 adds the likelihood state
 
     private readonly SsaForecaster _ssa;
     private readonly ResidualDistribution _residuals;
     private readonly SeasonalModel _season;
     private readonly TrendDetector _trend;
+    private readonly AnomalyLikelihood _likelihood; // nab: NAB-style score stage
 
     private long _accepted;
     private long _nonFinite;
@@ -98,6 +99,7 @@ public sealed class SeriesDetector
         _residuals = new ResidualDistribution(profile.ResidualWindow);
         _season = new SeasonalModel(profile);
         _trend = new TrendDetector(profile.TrendBlockPoints, profile.TrendBlocks);
+        _likelihood = new AnomalyLikelihood(profile.Likelihood); // nab
     }
 
     /// <summary>The series this detector watches.</summary>
@@ -122,7 +124,7 @@ public sealed class SeriesDetector
     public long LastTimestampMs => _lastTs;
 
     /// <summary>Approximate bytes of state held by this detector (arrays and fields; the profile is shared).</summary>
-    public int StateBytes => 400 + _ssa.StateBytes + _residuals.StateBytes + _season.StateBytes + _trend.StateBytes;
+    public int StateBytes => 400 + _ssa.StateBytes + _residuals.StateBytes + _season.StateBytes + _trend.StateBytes + AnomalyLikelihood.StateBytes;
 
     /// <summary>Feeds one point; returns the expected value, band, p-value, score and fired detectors.</summary>
     /// <param name="timestampMs">Event time, Unix ms; must increase.</param>
@@ -541,6 +543,11 @@ public sealed class SeriesDetector
             _quiet = profile.CooldownPoints;
         }
 
+        // The per-point alert score goes through the likelihood stage (calibrated across series,
+        // suppressed after a detection); verdicts keep the detectors' own evidence score, which the
+        // correlator's minimum-score gate is tuned on.
+        var alertScore = profile.Likelihood.Enabled ? _likelihood.Update(value, pValue, score) : score; // nab: anomaly likelihood + suppression
+
         var result = new DetectionResult
         {
             TimestampMs = ts,
@@ -560,7 +567,7 @@ public sealed class SeriesDetector
             AddVerdicts(verdicts, in result, martingaleAtFire, martingaleSince, shiftMean, shiftFrom, shiftSince, shiftN, shiftDirection, levelSigma, tailMean, tailSince, rateBaseline, in trend);
         }
 
-        return result;
+        return result with { Score = alertScore };
     }
 
     private double ScaleFloor() => 1e-9 + (1e-6 * Math.Abs(_level));
@@ -727,6 +734,7 @@ public sealed class SeriesDetector
         _residuals.Write(w);
         _season.Write(w);
         _trend.Write(w);
+        _likelihood.Write(w); // nab
     }
 
     /// <summary>Restores a detector written by <see cref="Save"/>.</summary>
@@ -821,6 +829,7 @@ public sealed class SeriesDetector
         _residuals.Read(r);
         _season.Read(r);
         _trend.Read(r);
+        _likelihood.Read(r); // nab
     }
 
     private Anomaly Make(in DetectionResult r, DetectorKind detector, long since, double expected, double lower, double upper, double p, Direction direction, string detail, double? observed = null) => new()
