@@ -220,6 +220,8 @@ internal sealed class AnomalyLikelihood
     /// <summary>Short mean of raw scores against their slow moments (Ahmad et al. 2017, eqs. 4–6); returns the Gaussian tail Q.</summary>
     private double Channel(double raw, ref double shortMean, ref double mean, ref double variance)
     {
+        // One non-finite input would stay in the running moments forever.
+        raw = double.IsFinite(raw) ? raw : 1;
         shortMean = _n == 1 ? raw : shortMean + (Span(_o.ShortWindow) * (raw - shortMean));
         var sigma = Math.Max(Math.Sqrt(variance), _o.MinRawSigma);
         var z = (shortMean - mean) / sigma;

@@ -213,7 +213,9 @@ public sealed class SeriesDetector
         var spike = warm && pValue <= profile.SpikePValue;
         if (warm)
         {
-            evidence = Math.Log(pValue) / Math.Log(profile.SpikePValue);
+            // p = 0 happens (a residual beyond every kept one with a zero-width tail); 1e-300 keeps
+            // the evidence finite, otherwise e/(1+e) below is NaN and poisons the score stage.
+            evidence = Math.Log(Math.Max(pValue, 1e-300)) / Math.Log(profile.SpikePValue);
         }
 
         if (spike)
