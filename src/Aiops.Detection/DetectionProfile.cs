@@ -44,8 +44,8 @@ public sealed record DetectionProfile
     /// <summary>Every how many refits the SSA subspace is recomputed by a full MathNet eigen-decomposition instead of warm-started subspace iteration (64 × 32 points: MathNet's ≈ 300 B of work arrays amortise to ≈ 0.15 B per point).</summary>
     public int FullDecompositionEvery { get; init; } = 64;
 
-    /// <summary>Recent residuals kept for the empirical p-value (robust quantiles); 128 floats = 512 B (128 scored NAB 26 vs 21 for 64).</summary>
-    public int ResidualWindow { get; init; } = 128;
+    /// <summary>Recent residuals kept for the empirical p-value (robust quantiles); 88 floats = 352 B, sized so a series with the likelihood stage stays within the 4 KiB state budget (128 scored better on NAB before that stage existed).</summary>
+    public int ResidualWindow { get; init; } = 88;
 
     /// <summary>Half width of the normal band in robust standard deviations.</summary>
     public double BandSigmas { get; init; } = 3.0;
