@@ -98,10 +98,16 @@ internal static class DemoRunner
             {
                 var simTask = ctx.AddTask("simulated minutes produced", maxValue: settings.DurationMinutes);
                 var workTask = ctx.AddTask("records processed by the worker", maxValue: 1);
+                // Produce only once the worker's consumer owns its partitions: the mock cluster keeps
+                // 5 MiB per partition, so records produced long before the first fetch may be gone.
+                var assignDeadline = wall.Elapsed + TimeSpan.FromSeconds(30);
+                while (metrics.AssignedPartitions < 2 && wall.Elapsed < assignDeadline)
+                {
+                    await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+                }
+
                 var produce = producer.ProduceAsync(simulator, settings.MinutesPerSecond, _ => Interlocked.Increment(ref simulatedMinutes), cancellationToken);
                 var caughtUpDeadline = TimeSpan.MaxValue;
-                var lastRecords = -1L;
-                var idleSince = TimeSpan.Zero;
                 while (true)
                 {
                     simTask.Value = Volatile.Read(ref simulatedMinutes);
@@ -113,12 +119,6 @@ internal static class DemoRunner
                         Print(message, truth);
                     }
 
-                    if (metrics.Records != lastRecords)
-                    {
-                        lastRecords = metrics.Records;
-                        idleSince = wall.Elapsed;
-                    }
-
                     if (produce.IsCompleted)
                     {
                         await produce.ConfigureAwait(false);
@@ -127,10 +127,10 @@ internal static class DemoRunner
                             caughtUpDeadline = wall.Elapsed + TimeSpan.FromSeconds(100);
                         }
 
-                        // Done when the worker has read everything (or has read nothing new for 3 s after
-                        // the producer finished) and its last commit, which produces the incidents, has passed.
-                        var caughtUp = metrics.Records >= producer.Records || wall.Elapsed - idleSince > TimeSpan.FromSeconds(3);
-                        if (caughtUp && metrics.Commits > 0)
+                        // Done when the worker's committed offset has reached the high-water mark the
+                        // producer made on every partition: every record processed, and since the worker
+                        // commits only after producing and flushing the batch's incidents, those are out.
+                        if (CaughtUp(producer, metrics))
                         {
                             await Task.Delay(1_000, cancellationToken).ConfigureAwait(false);
                             while (toPrint.TryDequeue(out var message))
@@ -144,6 +144,7 @@ internal static class DemoRunner
 
                         if (wall.Elapsed > caughtUpDeadline)
                         {
+                            AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "[red]The worker did not commit every produced record within 100 s ({0:N0} of {1:N0} read).[/]", metrics.Records, producer.Records);
                             break;
                         }
                     }
@@ -159,6 +160,20 @@ internal static class DemoRunner
         }
 
         return Summarise(truth, watcher.Messages, firstIncident, wall.Elapsed, metrics);
+    }
+
+    /// <summary>True when, on every partition the producer wrote, the worker has committed up to the producer's high-water mark.</summary>
+    private static bool CaughtUp(SimulationProducer producer, WorkerMetrics metrics)
+    {
+        foreach (var ((topic, partition), end) in producer.EndOffsets)
+        {
+            if (metrics.CommittedOffsetOf(topic, partition) < end)
+            {
+                return false;
+            }
+        }
+
+        return producer.EndOffsets.Count > 0;
     }
 
     private static void Print(IncidentMessage m, GroundTruth truth)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Aiops.Core;
 using Aiops.Ingestion.Otlp;
@@ -25,6 +26,7 @@ internal sealed class SimulationProducer : IDisposable
     private readonly string _metricsTopic;
     private readonly string _spansTopic;
     private readonly List<SpanRecord> _chunk = new(SpansPerRecord);
+    private readonly ConcurrentDictionary<(string Topic, int Partition), long> _endOffsets = new();
     private Error? _error;
 
     public SimulationProducer(string bootstrapServers, string metricsTopic, string spansTopic)
@@ -36,11 +38,24 @@ internal sealed class SimulationProducer : IDisposable
             BootstrapServers = bootstrapServers,
             EnableIdempotence = true,
             LingerMs = 5,
+            // The librdkafka mock cluster behind `aiops demo` keeps at most 5 MiB per partition and
+            // silently deletes the oldest batches beyond that (rdkafka_mock.c, max_size). The demo's
+            // 120 minutes are ~450 span records of ~20 KB (~9 MiB): uncompressed, the first ~200 were
+            // pruned before the worker fetched them and it read only 64% of what was produced. LZ4
+            // shrinks the repetitive OTLP protobuf several times over, well under that limit.
+            CompressionType = CompressionType.Lz4,
         }).SetLogHandler(static (_, _) => { }).Build();
     }
 
     /// <summary>Records produced so far.</summary>
     public long Records { get; private set; }
+
+    /// <summary>
+    /// Per topic and partition, one past the highest offset acknowledged by the broker: the
+    /// high-water mark this producer made, which a consumer's committed offset must reach before
+    /// everything produced has been processed. Complete once <see cref="Flush"/> has returned.
+    /// </summary>
+    public IReadOnlyDictionary<(string Topic, int Partition), long> EndOffsets => _endOffsets;
 
     /// <summary>Spans produced so far.</summary>
     public long Spans { get; private set; }
@@ -112,6 +127,11 @@ internal sealed class SimulationProducer : IDisposable
                     if (report.Error.IsError)
                     {
                         Interlocked.CompareExchange(ref _error, report.Error, null);
+                    }
+                    else
+                    {
+                        var next = report.Offset.Value + 1;
+                        _endOffsets.AddOrUpdate((report.Topic, report.Partition.Value), next, (_, old) => Math.Max(old, next));
                     }
                 });
                 Records++;

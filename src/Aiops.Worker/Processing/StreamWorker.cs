@@ -108,11 +108,13 @@ internal sealed class StreamWorker : BackgroundService
             {
                 Log.PartitionsAssigned(_logger, string.Join(", ", partitions));
                 _checkpointer.RestoreIfNewer();
+                _metrics.PartitionsAssigned(partitions.Count);
             })
             .SetPartitionsRevokedHandler((_, partitions) =>
             {
                 Log.PartitionsRevoked(_logger, string.Join(", ", partitions));
                 CloseBatch(forceCheckpoint: true);
+                _metrics.PartitionsAssigned(-partitions.Count);
             })
             .SetPartitionsLostHandler((_, partitions) =>
             {
@@ -122,6 +124,8 @@ internal sealed class StreamWorker : BackgroundService
                 {
                     _pending.Remove(p.TopicPartition);
                 }
+
+                _metrics.PartitionsAssigned(-partitions.Count);
             })
             .Build();
         _consumer = consumer;
@@ -261,6 +265,11 @@ internal sealed class StreamWorker : BackgroundService
             var offsets = _pending.Values.ToList();
             consumer.Commit(offsets);
             _metrics.Committed();
+            foreach (var o in offsets)
+            {
+                _metrics.CommittedOffset(o.Topic, o.Partition.Value, o.Offset.Value);
+            }
+
             Log.Committed(_logger, offsets.Count, _batchRecords);
             _pending.Clear();
         }

@@ -20,6 +20,8 @@ internal sealed class WorkerMetrics
 
     private readonly long[] _bucketCounts = new long[BatchSecondsBuckets.Length];
     private readonly ConcurrentDictionary<string, long> _deadLettersByKind = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Topic, int Partition), long> _committedOffsets = new();
+    private long _assignedPartitions;
     private long _metricRecords;
     private long _spanRecords;
     private long _points;
@@ -98,6 +100,24 @@ internal sealed class WorkerMetrics
 
     /// <summary>Counts one commit.</summary>
     public void Committed() => Interlocked.Increment(ref _commits);
+
+    /// <summary>
+    /// Remembers the next offset committed for one partition, so a caller that knows what was
+    /// produced (the demo, the end-to-end test) can wait until exactly that much has been
+    /// processed, incidents flushed and committed, instead of guessing from an idle timer.
+    /// </summary>
+    public void CommittedOffset(string topic, int partition, long nextOffset) =>
+        _committedOffsets.AddOrUpdate((topic, partition), nextOffset, (_, old) => Math.Max(old, nextOffset));
+
+    /// <summary>The next offset committed for a partition; 0 when nothing was committed there yet.</summary>
+    public long CommittedOffsetOf(string topic, int partition) =>
+        _committedOffsets.TryGetValue((topic, partition), out var offset) ? offset : 0;
+
+    /// <summary>Partitions currently assigned to the consumer: the demo produces only once the worker is consuming.</summary>
+    public long AssignedPartitions => Interlocked.Read(ref _assignedPartitions);
+
+    /// <summary>Adds (or, negative, removes) assigned partitions.</summary>
+    public void PartitionsAssigned(int delta) => Interlocked.Add(ref _assignedPartitions, delta);
 
     /// <summary>Counts one checkpoint.</summary>
     public void Checkpointed() => Interlocked.Increment(ref _checkpoints);
