@@ -56,8 +56,8 @@ public sealed class RcaOptions
 /// throughput fall is an effect of upstream trouble, so a node with only that counts at 0.3.</item>
 /// <item><b>onset</b>: exp(−(since(v) − since_min) / τ), causes start first.</item>
 /// <item><b>explanation</b>: ½·(1 − max over anomalous callees c that started no later of s(c))
-/// + ½·(share of v's callers that are anomalous and started no earlier than v, × 0.3 if v only
-/// lost throughput): an anomalous
+/// + ½·(share of v's callers that are anomalous and either started no earlier than v or fired on
+/// their own edge series to v, × 0.3 if v only lost throughput): an anomalous
 /// callee below an anomalous caller takes the blame, so it moves down the call chain.</item>
 /// <item><b>walk</b>: the stationary visit share of a personalised random walk — MicroRCA (Wu,
 /// Tordsson, Elmroth, Kao, "MicroRCA: Root Cause Localization of Performance Issues in
@@ -109,6 +109,7 @@ public static class RootCauseRanker
         var severity = new double[n];
         var causeLike = new bool[n];
         var since = new long[n];
+        var witnesses = new HashSet<string>?[n];
         int k = 0;
         foreach (var (node, list) in byNode)
         {
@@ -134,6 +135,11 @@ public static class RootCauseRanker
                 }
 
                 first = Math.Min(first, s.SinceMs);
+                if (!string.Equals(s.Service, node, StringComparison.Ordinal))
+                {
+                    // An edge series: the caller (Service) observed this node (the callee).
+                    (witnesses[k] ??= new HashSet<string>(StringComparer.Ordinal)).Add(s.Service);
+                }
             }
 
             double cause = 1 - causeMiss;
@@ -193,11 +199,19 @@ public static class RootCauseRanker
                 explainedBelow = Math.Max(explainedBelow, severity[c] * compat);
             }
 
-            // Callers it can explain: anomalous and not started before it (within the slack).
+            // Callers it can explain: anomalous and either not started before it (within the
+            // slack) or witnesses of it: the caller's own edge series to it fired, so the caller
+            // measured it slow or failing. The witness test does not rely on onsets, which are
+            // change-point estimates that a CUSUM can place minutes early: in the pipeline's
+            // slow-database scenario its callers' onsets came out 6–7 min before the fault began
+            // and the database's 3 min, so the onset test alone let the database explain neither
+            // caller and product-catalog outranked it.
             int explained = 0;
+            var nodeWitnesses = witnesses[i];
             foreach (int p in callers[i])
             {
-                if (since[i] <= since[p] + options.OnsetSlackMs)
+                if (since[i] <= since[p] + options.OnsetSlackMs
+                    || (nodeWitnesses is not null && nodeWitnesses.Contains(names[p])))
                 {
                     explained++;
                 }
