@@ -24,6 +24,8 @@ public sealed partial class OtlpMetricsDecoder
     private const string UnknownService = "unknown_service";
 
     private readonly DecodeOptions _options;
+    private readonly PayloadDecoder _decodePayload;
+    private readonly ResourceEntryDecoder _decodeEntry;
     private readonly StringInternCache _intern;
     private readonly LabelSetBuilder _labels = new();
     private readonly MetricMapper _mapper;
@@ -34,6 +36,8 @@ public sealed partial class OtlpMetricsDecoder
     public OtlpMetricsDecoder(DecodeOptions? options = null)
     {
         _options = options ?? DecodeOptions.Default;
+        _decodePayload = Decode;
+        _decodeEntry = DecodeResourceMetrics;
         _intern = new StringInternCache(_options.InternCacheCapacity);
         _mapper = new MetricMapper(_options);
     }
@@ -45,87 +49,12 @@ public sealed partial class OtlpMetricsDecoder
     public long WatermarkMs => _mapper.Timestamps.WatermarkMs;
 
     /// <summary>Decodes a payload held in a sequence (copied to a pooled buffer when it is not contiguous).</summary>
-    public void Decode(in ReadOnlySequence<byte> payload, DecodeBatch batch)
-    {
-        if (payload.IsSingleSegment)
-        {
-            Decode(payload.FirstSpan, batch);
-            return;
-        }
-
-        if (payload.Length > _options.MaxRecordBytes)
-        {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Oversized, $"record of {payload.Length} bytes exceeds the limit of {_options.MaxRecordBytes} bytes"));
-            return;
-        }
-
-        int length = (int)payload.Length;
-        byte[] rented = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            payload.CopyTo(rented);
-            Decode(rented.AsSpan(0, length), batch);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
+    public void Decode(in ReadOnlySequence<byte> payload, DecodeBatch batch) =>
+        OtlpExportRequest.Decode(payload, batch, _options, _decodePayload);
 
     /// <summary>Decodes one <c>ExportMetricsServiceRequest</c> into <paramref name="batch"/>.</summary>
-    public void Decode(ReadOnlySpan<byte> payload, DecodeBatch batch)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (payload.IsEmpty)
-        {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Empty, "record is empty (an ExportMetricsServiceRequest with no resource_metrics)", 0));
-            return;
-        }
-
-        if (payload.Length > _options.MaxRecordBytes)
-        {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Oversized, $"record of {payload.Length} bytes exceeds the limit of {_options.MaxRecordBytes} bytes", 0));
-            return;
-        }
-
-        var r = new ProtoReader(payload);
-        while (!r.IsAtEnd)
-        {
-            int at = r.Position;
-            if (!r.TryReadTag(out int field, out int wt))
-            {
-                batch.Errors.Add(new DecodeError(DecodeErrorKind.Truncated, $"ExportMetricsServiceRequest: malformed field tag at byte {at}", at));
-                return;
-            }
-
-            if (field == OtlpFields.RequestResourceEntries)
-            {
-                if (wt != WireType.LengthDelimited)
-                {
-                    batch.Errors.Add(new DecodeError(DecodeErrorKind.WrongWireType, $"ExportMetricsServiceRequest.resource_metrics has wire type {WireType.Name(wt)}, expected LEN", at));
-                    if (!r.TrySkip(wt))
-                    {
-                        return;
-                    }
-
-                    continue;
-                }
-
-                if (!r.TryReadLengthDelimited(out ReadOnlySpan<byte> rm))
-                {
-                    batch.Errors.Add(new DecodeError(DecodeErrorKind.Truncated, $"ExportMetricsServiceRequest.resource_metrics at byte {at}: length runs past the end of the {payload.Length}-byte record", at));
-                    return;
-                }
-
-                DecodeResourceMetrics(rm, r.Position - rm.Length, batch);
-            }
-            else if (!r.TrySkip(wt))
-            {
-                batch.Errors.Add(Skipped("ExportMetricsServiceRequest", field, wt, at));
-                return;
-            }
-        }
-    }
+    public void Decode(ReadOnlySpan<byte> payload, DecodeBatch batch) =>
+        OtlpExportRequest.Walk(payload, batch, _options, "ExportMetricsServiceRequest", "resource_metrics", _decodeEntry);
 
     internal static DecodeError Skipped(string message, int field, int wt, long at) =>
         wt is WireType.StartGroup or WireType.EndGroup or > WireType.Fixed32

@@ -22,6 +22,8 @@ public sealed partial class OtlpTraceDecoder
     private const string UnknownService = "unknown_service";
 
     private readonly DecodeOptions _options;
+    private readonly PayloadDecoder _decodePayload;
+    private readonly ResourceEntryDecoder _decodeEntry;
     private readonly StringInternCache _intern;
     private readonly TimestampGuard _timestamps;
     private readonly List<SpanAttribute> _attributes = new(32);
@@ -31,92 +33,19 @@ public sealed partial class OtlpTraceDecoder
     public OtlpTraceDecoder(DecodeOptions? options = null)
     {
         _options = options ?? DecodeOptions.Default;
+        _decodePayload = Decode;
+        _decodeEntry = DecodeResourceSpans;
         _intern = new StringInternCache(_options.InternCacheCapacity);
         _timestamps = new TimestampGuard(_options);
     }
 
     /// <summary>Decodes a payload held in a sequence (copied to a pooled buffer when it is not contiguous).</summary>
-    public void Decode(in ReadOnlySequence<byte> payload, DecodeBatch batch)
-    {
-        if (payload.IsSingleSegment)
-        {
-            Decode(payload.FirstSpan, batch);
-            return;
-        }
-
-        if (payload.Length > _options.MaxRecordBytes)
-        {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Oversized, $"record of {payload.Length} bytes exceeds the limit of {_options.MaxRecordBytes} bytes"));
-            return;
-        }
-
-        int length = (int)payload.Length;
-        byte[] rented = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            payload.CopyTo(rented);
-            Decode(rented.AsSpan(0, length), batch);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
+    public void Decode(in ReadOnlySequence<byte> payload, DecodeBatch batch) =>
+        OtlpExportRequest.Decode(payload, batch, _options, _decodePayload);
 
     /// <summary>Decodes one <c>ExportTraceServiceRequest</c> into <paramref name="batch"/>.</summary>
-    public void Decode(ReadOnlySpan<byte> payload, DecodeBatch batch)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (payload.IsEmpty)
-        {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Empty, "record is empty (an ExportTraceServiceRequest with no resource_spans)", 0));
-            return;
-        }
-
-        if (payload.Length > _options.MaxRecordBytes)
-        {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Oversized, $"record of {payload.Length} bytes exceeds the limit of {_options.MaxRecordBytes} bytes", 0));
-            return;
-        }
-
-        var r = new ProtoReader(payload);
-        while (!r.IsAtEnd)
-        {
-            int at = r.Position;
-            if (!r.TryReadTag(out int field, out int wt))
-            {
-                batch.Errors.Add(new DecodeError(DecodeErrorKind.Truncated, $"ExportTraceServiceRequest: malformed field tag at byte {at}", at));
-                return;
-            }
-
-            if (field == OtlpFields.RequestResourceEntries)
-            {
-                if (wt != WireType.LengthDelimited)
-                {
-                    batch.Errors.Add(new DecodeError(DecodeErrorKind.WrongWireType, $"ExportTraceServiceRequest.resource_spans has wire type {WireType.Name(wt)}, expected LEN", at));
-                    if (!r.TrySkip(wt))
-                    {
-                        return;
-                    }
-
-                    continue;
-                }
-
-                if (!r.TryReadLengthDelimited(out ReadOnlySpan<byte> rs))
-                {
-                    batch.Errors.Add(new DecodeError(DecodeErrorKind.Truncated, $"ExportTraceServiceRequest.resource_spans at byte {at}: length runs past the end of the {payload.Length}-byte record", at));
-                    return;
-                }
-
-                DecodeResourceSpans(rs, r.Position - rs.Length, batch);
-            }
-            else if (!r.TrySkip(wt))
-            {
-                batch.Errors.Add(OtlpMetricsDecoder.Skipped("ExportTraceServiceRequest", field, wt, at));
-                return;
-            }
-        }
-    }
+    public void Decode(ReadOnlySpan<byte> payload, DecodeBatch batch) =>
+        OtlpExportRequest.Walk(payload, batch, _options, "ExportTraceServiceRequest", "resource_spans", _decodeEntry);
 
     private ProtoStatus ReadResource(ReadOnlySpan<byte> resource, ref string service, ref string? instance, ref string? version, out bool badUtf8)
     {
