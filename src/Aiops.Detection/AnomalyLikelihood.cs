@@ -190,7 +190,8 @@ internal sealed class AnomalyLikelihood
         // level changes the forecaster follows too quickly.
         var tailResidual = Channel(residualSurprise, ref _rawShort, ref _rawMean, ref _rawVar);
         var tailDistribution = Channel(distSurprise, ref _distShort, ref _distMean, ref _distVar);
-        var tailEvidence = Channel(evidence, ref _evShort, ref _evMean, ref _evVar);
+        // The third channel costs an erfc per point; with weight 0 (the default) it is not kept at all.
+        var tailEvidence = o.EvidenceWeight > 0 ? Channel(evidence, ref _evShort, ref _evMean, ref _evVar) : 1.0;
 
         if (_n <= o.LearnPoints)
         {

@@ -3,10 +3,17 @@ namespace Aiops.Detection;
 /// <summary>
 /// Dominant period of a series from its sample autocorrelation function (Box &amp; Jenkins): the
 /// lag of the highest local maximum of the ACF between <c>minLag</c> and <c>maxLag</c>, if that
-/// maximum exceeds a threshold. Allocation-free; O(n · maxLag).
+/// maximum exceeds a threshold. The lag-k autocovariance is averaged over its n − k products (the
+/// unbiased form): the usual 1/n form shrinks the ACF linearly with the lag, which moved the peak
+/// of a 30-sample sine seen through the detector's 64-sample history to lag 29, and a 29-sample
+/// seasonal profile of a 30-sample cycle slips out of phase within a few cycles. Allocation-free;
+/// O(n · maxLag).
 /// </summary>
 public static class PeriodDetector
 {
+    /// <summary>How much higher the ACF peak of a longer lag must be than a shorter peak already found.</summary>
+    private const double HarmonicMargin = 0.1;
+
     /// <summary>
     /// Returns the dominant period in samples, or 0 when no lag's autocorrelation reaches
     /// <paramref name="minCorrelation"/> (0.3 by default: weaker cycles do not pay for a profile).
@@ -38,6 +45,7 @@ public static class PeriodDetector
             return 0;
         }
 
+        c0 /= n;
         var best = 0;
         var bestR = minCorrelation;
         var previous = Acf(values, mean, c0, minLag - 1);
@@ -45,7 +53,9 @@ public static class PeriodDetector
         for (var lag = minLag; lag <= maxLag; lag++)
         {
             var next = lag + 1 <= n - 1 ? Acf(values, mean, c0, lag + 1) : double.NegativeInfinity;
-            if (current > previous && current >= next && current > bestR)
+            // A multiple of the period repeats its peak as high (the unbiased ACF no longer shrinks
+            // it); a longer lag must beat the shorter one by HarmonicMargin to be taken instead.
+            if (current > previous && current >= next && current > (best == 0 ? bestR : bestR + HarmonicMargin))
             {
                 best = lag;
                 bestR = current;
@@ -66,6 +76,6 @@ public static class PeriodDetector
             s += (x[i] - mean) * (x[i - lag] - mean);
         }
 
-        return s / c0;
+        return s / (x.Length - lag) / c0;
     }
 }

@@ -55,8 +55,7 @@ internal sealed class ResidualDistribution
         var scratch = t_scratch is { Length: var sl } && sl >= _ring.Length ? t_scratch : t_scratch = new float[Math.Max(_ring.Length, 1024)];
         var s = scratch.AsSpan(0, _filled);
         _ring.AsSpan(0, _filled).CopyTo(s);
-        s.Sort();
-        var median = MedianOfSorted(s);
+        var median = MedianOf(s);
         double meanAbs = 0;
         for (var i = 0; i < s.Length; i++)
         {
@@ -66,14 +65,85 @@ internal sealed class ResidualDistribution
         }
 
         meanAbs /= s.Length;
-        s.Sort();
-        var mad = MedianOfSorted(s);
+        var mad = MedianOf(s);
         _median = median;
         _scale = Math.Max(Math.Max(1.4826 * mad, 1.2533 * meanAbs), floor);
     }
 
-    private static double MedianOfSorted(ReadOnlySpan<float> s) =>
-        (s.Length & 1) == 1 ? s[s.Length / 2] : 0.5 * ((double)s[(s.Length / 2) - 1] + s[s.Length / 2]);
+    /// <summary>
+    /// The median by selection (Hoare's quickselect, expected O(n)) instead of a full sort: the
+    /// same order statistics, at about a third of the cost of the two sorts a refit used to do.
+    /// Reorders <paramref name="s"/>.
+    /// </summary>
+    internal static double MedianOf(Span<float> s)
+    {
+        var k = s.Length / 2;
+        var upper = Select(s, k);
+        if ((s.Length & 1) == 1)
+        {
+            return upper;
+        }
+
+        // After selection everything left of k is ≤ s[k]: the lower middle is their maximum.
+        var lower = s[0];
+        for (var i = 1; i < k; i++)
+        {
+            lower = Math.Max(lower, s[i]);
+        }
+
+        return 0.5 * ((double)lower + upper);
+    }
+
+    private static float Select(Span<float> s, int k)
+    {
+        var lo = 0;
+        var hi = s.Length - 1;
+        while (lo < hi)
+        {
+            // Median-of-three pivot keeps sorted and constant runs (common in residuals) from the O(n²) case.
+            var mid = lo + ((hi - lo) / 2);
+            var a = s[lo];
+            var b = s[mid];
+            var c = s[hi];
+            var pivot = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
+            var i = lo;
+            var j = hi;
+            while (i <= j)
+            {
+                while (s[i] < pivot)
+                {
+                    i++;
+                }
+
+                while (s[j] > pivot)
+                {
+                    j--;
+                }
+
+                if (i <= j)
+                {
+                    (s[i], s[j]) = (s[j], s[i]);
+                    i++;
+                    j--;
+                }
+            }
+
+            if (k <= j)
+            {
+                hi = j;
+            }
+            else if (k >= i)
+            {
+                lo = i;
+            }
+            else
+            {
+                return s[k];
+            }
+        }
+
+        return s[k];
+    }
 
     /// <summary>P-value of a residual (see remarks); one-sided when <paramref name="direction"/> is not Both.</summary>
     public double PValue(double residual, AlertDirection direction)

@@ -25,6 +25,9 @@ public sealed class SeriesDetector
     private const uint Magic = 0x54454441; // "ADET" little-endian
     private const byte FormatVersion = 2; // nab: 2 adds the likelihood state
 
+    /// <summary>Refits per period search (see <see cref="Refit"/>).</summary>
+    private const int PeriodSearchEvery = 4;
+
     private readonly SsaForecaster _ssa;
     private readonly ResidualDistribution _residuals;
     private readonly SeasonalModel _season;
@@ -584,7 +587,9 @@ public sealed class SeriesDetector
             return;
         }
 
-        if (_ssa.Count >= profile.SsaHistory && _intervalMs > 0)
+        // The period search runs on every PeriodSearchEvery-th refit: a cycle is confirmed over
+        // several of them anyway, and the search (an ACF over the history) is a third of a refit's cost.
+        if (_ssa.Count >= profile.SsaHistory && _intervalMs > 0 && (_accepted / profile.RefitInterval) % PeriodSearchEvery == 0)
         {
             Span<double> history = stackalloc double[profile.SsaHistory];
             _ssa.CopyHistory(history);

@@ -118,7 +118,7 @@ internal sealed class SsaForecaster
         return Math.Clamp(sum, lo - range, hi + range);
     }
 
-    /// <summary>Refits the subspace and the recurrence from the current history (needs a full history).</summary>
+    /// <summary>Refits the subspace and the recurrence from the current history (needs a full history); a full decomposition on the first fit and every <paramref name="fullEvery"/>-th refit (never again when 0).</summary>
     public void Refit(int fullEvery)
     {
         if (_filled < _history.Length)
@@ -159,7 +159,7 @@ internal sealed class SsaForecaster
             }
         }
 
-        if (!_fitted || _refits % fullEvery == 0)
+        if (!_fitted || (fullEvery > 0 && _refits % fullEvery == 0))
         {
             FullDecomposition(cov, l);
         }

@@ -326,10 +326,12 @@ public class SeriesDetectorTests
     }
 
     [Fact]
-    public void TheSteadyStatePathAllocatesAlmostNothing()
+    public void TheSteadyStatePathAllocatesNothing()
     {
-        // Between full MathNet decompositions (every 8th refit) nothing is allocated; averaged over
-        // 20,000 points the MathNet work arrays must stay under 1 byte per point.
+        // Issue 2 target: 0 B per point once a series is established. MathNet's eigen-decomposition
+        // (≈ 300 B of work arrays) runs only for the first fit and after a season change; refits in
+        // between are subspace iterations on thread-static scratch, so 20,000 points of stationary
+        // noise (625 refits, no season) allocate nothing at all.
         var gen = new SeriesGen(12);
         var d = new SeriesDetector(Key, MetricKind.Generic);
         for (var i = 0; i < 2000; i++)
@@ -349,8 +351,7 @@ public class SeriesDetectorTests
             d.Update(SeriesGen.T0 + ((2000 + i) * SeriesGen.Minute), values[i]);
         }
 
-        var perPoint = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)values.Length;
-        Assert.InRange(perPoint, 0, 1.0);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
     internal static void AssertIdentical(DetectionResult a, DetectionResult b)
