@@ -81,6 +81,36 @@ public class GrayEvaluatorTests
         Assert.Empty(shifts);
     }
 
+    [Fact]
+    public void OverdispersedErrorRateControlsRaiseNoRateAlarm()
+    {
+        // The generator's error-rate controls vary their rate 10% log-normally from minute to minute
+        // at 60,000 requests (variance ≈ 2× binomial). With a purely binomial CUSUM, seed 3's
+        // controls 0 and 35 raised rate-increase verdicts (z = 7.4 and 8.3 against binomial noise).
+        var alarms = new List<string>();
+        var verdicts = new List<Anomaly>();
+        for (var i = 0; i < 50; i++)
+        {
+            var control = GrayFailureGenerator.Generate(GrayFaultKind.ErrorRate, i, faulty: false, GrayFailureGenerator.CaseSeed(3, GrayFaultKind.ErrorRate, i, faulty: false));
+            var detector = new SeriesDetector(control.Series, control.MetricKind);
+            for (var p = 0; p < control.Points.Length; p++)
+            {
+                verdicts.Clear();
+                var point = control.Points[p];
+                detector.Update(point.TimestampMs, point.Value, point.Total, verdicts);
+                foreach (var v in verdicts)
+                {
+                    if (v.Detector == DetectorKind.RateIncrease)
+                    {
+                        alarms.Add($"control {i} point {p}: {v.Detail}");
+                    }
+                }
+            }
+        }
+
+        Assert.Empty(alarms);
+    }
+
     /// <summary>Raises a verdict at fixed point indices of every series it is given.</summary>
     private sealed class ScriptedDetector(params int[] rows) : IDetectorFactory
     {
