@@ -58,27 +58,7 @@ public class GrayEvaluatorTests
         // The generator's seasonal controls (seed 1) swing ±50 % through a day the detector has not
         // learnt yet; with shifts judged only against the one-step residual scale, controls 45 and
         // 47 raised level-shift verdicts at points 86 and 96 (0.85σ and 0.62σ of the level's long-run σ).
-        var shifts = new List<string>();
-        var verdicts = new List<Anomaly>();
-        for (var i = 0; i < 50; i++)
-        {
-            var control = GrayFailureGenerator.Generate(GrayFaultKind.SeasonalSpike, i, faulty: false, GrayFailureGenerator.CaseSeed(1, GrayFaultKind.SeasonalSpike, i, faulty: false));
-            var detector = new SeriesDetector(control.Series, control.MetricKind);
-            for (var p = 0; p < 288; p++)
-            {
-                verdicts.Clear();
-                detector.Update(control.Points[p].TimestampMs, control.Points[p].Value, 0, verdicts);
-                foreach (var v in verdicts)
-                {
-                    if (v.Detector == DetectorKind.LevelShift)
-                    {
-                        shifts.Add($"control {i} point {p}: {v.Detail}");
-                    }
-                }
-            }
-        }
-
-        Assert.Empty(shifts);
+        Assert.Empty(ControlVerdicts(GrayFaultKind.SeasonalSpike, seed: 1, DetectorKind.LevelShift, points: 288));
     }
 
     [Fact]
@@ -87,28 +67,34 @@ public class GrayEvaluatorTests
         // The generator's error-rate controls vary their rate 10% log-normally from minute to minute
         // at 60,000 requests (variance ≈ 2× binomial). With a purely binomial CUSUM, seed 3's
         // controls 0 and 35 raised rate-increase verdicts (z = 7.4 and 8.3 against binomial noise).
-        var alarms = new List<string>();
+        Assert.Empty(ControlVerdicts(GrayFaultKind.ErrorRate, seed: 3, DetectorKind.RateIncrease, points: int.MaxValue));
+    }
+
+    /// <summary>Streams the first <paramref name="points"/> of the 50 controls of a kind through the product detector; one line per verdict of <paramref name="detector"/>.</summary>
+    private static List<string> ControlVerdicts(GrayFaultKind kind, int seed, DetectorKind detector, int points)
+    {
+        var found = new List<string>();
         var verdicts = new List<Anomaly>();
         for (var i = 0; i < 50; i++)
         {
-            var control = GrayFailureGenerator.Generate(GrayFaultKind.ErrorRate, i, faulty: false, GrayFailureGenerator.CaseSeed(3, GrayFaultKind.ErrorRate, i, faulty: false));
-            var detector = new SeriesDetector(control.Series, control.MetricKind);
-            for (var p = 0; p < control.Points.Length; p++)
+            var control = GrayFailureGenerator.Generate(kind, i, faulty: false, GrayFailureGenerator.CaseSeed(seed, kind, i, faulty: false));
+            var series = new SeriesDetector(control.Series, control.MetricKind);
+            for (var p = 0; p < Math.Min(points, control.Points.Length); p++)
             {
                 verdicts.Clear();
                 var point = control.Points[p];
-                detector.Update(point.TimestampMs, point.Value, point.Total, verdicts);
+                series.Update(point.TimestampMs, point.Value, point.Total, verdicts);
                 foreach (var v in verdicts)
                 {
-                    if (v.Detector == DetectorKind.RateIncrease)
+                    if (v.Detector == detector)
                     {
-                        alarms.Add($"control {i} point {p}: {v.Detail}");
+                        found.Add($"control {i} point {p}: {v.Detail}");
                     }
                 }
             }
         }
 
-        Assert.Empty(alarms);
+        return found;
     }
 
     /// <summary>Raises a verdict at fixed point indices of every series it is given.</summary>
