@@ -267,6 +267,44 @@ public class SeriesDetectorTests
     }
 
     [Fact]
+    public void AnErrorRateSnapshotRestoresTheRateTestAndItsDispersion()
+    {
+        // 60,000 requests a point, 0.2% with 10% minute-to-minute rate variation (a learnt dispersion
+        // φ > 1), then 0.5% from point 1300: the restored copy must raise the same rate verdict at the
+        // same point, which needs the baseline, the CUSUM and φ restored exactly.
+        var gen = new SeriesGen(23);
+        var original = new SeriesDetector(Key, MetricKind.ErrorRate);
+        var rates = new double[1500];
+        for (var i = 0; i < rates.Length; i++)
+        {
+            var rate = (i < 1300 ? 0.002 : 0.005) * Math.Exp(0.1 * gen.Normal());
+            rates[i] = Math.Max(0, Math.Round((60_000 * rate) + (Math.Sqrt(60_000 * rate) * gen.Normal()))) / 60_000;
+        }
+
+        for (var i = 0; i < 1000; i++)
+        {
+            original.Update(SeriesGen.T0 + (i * SeriesGen.Minute), rates[i], 60_000);
+        }
+
+        using var buffer = new MemoryStream();
+        original.Save(buffer);
+        buffer.Position = 0;
+        var restored = SeriesDetector.Load(buffer);
+        Assert.Equal(buffer.Length, buffer.Position);
+        var rateFired = 0;
+        for (var i = 1000; i < rates.Length; i++)
+        {
+            var ts = SeriesGen.T0 + (i * SeriesGen.Minute);
+            var a = original.Update(ts, rates[i], 60_000);
+            var b = restored.Update(ts, rates[i], 60_000);
+            AssertIdentical(a, b);
+            rateFired += (a.Fired & DetectorFlags.RateIncrease) != 0 ? 1 : 0;
+        }
+
+        Assert.True(rateFired > 0, "the continuation reaches the rate test's verdict");
+    }
+
+    [Fact]
     public void ACorruptSnapshotIsRejectedWithAReason()
     {
         using var buffer = new MemoryStream([1, 2, 3, 4, 5, 6, 7, 8]);
