@@ -246,11 +246,7 @@ public class SeriesDetectorTests
             original.Update(SeriesGen.T0 + (i * SeriesGen.Minute), values[i]);
         }
 
-        using var buffer = new MemoryStream();
-        original.Save(buffer);
-        buffer.Position = 0;
-        var restored = SeriesDetector.Load(buffer);
-        Assert.Equal(buffer.Length, buffer.Position); // the whole snapshot was read
+        var restored = SaveAndLoad(original);
         Assert.Equal(original.Series, restored.Series);
         Assert.Equal(original.Counters, restored.Counters);
         var fired = 0;
@@ -286,11 +282,7 @@ public class SeriesDetectorTests
             original.Update(SeriesGen.T0 + (i * SeriesGen.Minute), rates[i], 60_000);
         }
 
-        using var buffer = new MemoryStream();
-        original.Save(buffer);
-        buffer.Position = 0;
-        var restored = SeriesDetector.Load(buffer);
-        Assert.Equal(buffer.Length, buffer.Position);
+        var restored = SaveAndLoad(original);
         var rateFired = 0;
         for (var i = 1000; i < rates.Length; i++)
         {
@@ -390,6 +382,17 @@ public class SeriesDetectorTests
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    /// <summary>Saves a detector and loads it back, checking that the whole snapshot was read.</summary>
+    private static SeriesDetector SaveAndLoad(SeriesDetector original)
+    {
+        using var buffer = new MemoryStream();
+        original.Save(buffer);
+        buffer.Position = 0;
+        var restored = SeriesDetector.Load(buffer);
+        Assert.Equal(buffer.Length, buffer.Position);
+        return restored;
     }
 
     internal static void AssertIdentical(DetectionResult a, DetectionResult b)
