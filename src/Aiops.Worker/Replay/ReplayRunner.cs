@@ -5,6 +5,7 @@ using Aiops.Core;
 using Aiops.Pipeline;
 using Aiops.Simulation;
 using Aiops.Worker.Demo;
+using Aiops.Worker.Outbound;
 using Aiops.Worker.Processing;
 using Spectre.Console;
 
@@ -22,6 +23,7 @@ internal static class ReplayRunner
         var reader = DatasetReader.Read(dataset);
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "Read {0:N0} records from {1} file(s) in [grey]{2}[/]; {3} bad record(s).",
             reader.Records.Count, reader.Files.Count, Markup.Escape(dataset), reader.Errors.Values.Sum());
+        var redaction = OutboundServices.RedactionFrom(OutboundServices.LoadConfiguration());
         var pipeline = new EventTimePipeline();
         var processor = new PipelineProcessor(pipeline);
         var messages = new List<IncidentMessage>();
@@ -52,6 +54,8 @@ internal static class ReplayRunner
             task.Value = task.MaxValue;
         });
 
+        // Everything written below leaves the process: incidents and report go through the redaction gate.
+        messages = redaction.Incidents(messages);
         Directory.CreateDirectory(output);
         var incidentsPath = Path.Combine(output, "incidents.jsonl");
         using (var file = File.Create(incidentsPath))
@@ -71,7 +75,7 @@ internal static class ReplayRunner
         {
             var truth = GroundTruth.Load(truthPath);
             var reportPath = Path.Combine(output, "report.html");
-            File.WriteAllText(reportPath, Report(dataset, truth, messages, reader));
+            File.WriteAllText(reportPath, Report(redaction.Text(dataset), ReplayRedaction.TruthFor(redaction, truth), messages, ReplayRedaction.PointsFor(redaction, reader)));
             AnsiConsole.MarkupLine("Report with scores and plots: [grey]{0}[/].", Markup.Escape(reportPath));
         }
 
