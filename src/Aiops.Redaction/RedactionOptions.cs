@@ -37,7 +37,7 @@ public sealed class RedactionOptions
         "gen_ai.system", "gen_ai.provider.name", "gen_ai.operation.name", "gen_ai.request.model",
         "gen_ai.response.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
         "gen_ai.request.max_tokens", "gen_ai.request.temperature", "gen_ai.response.finish_reasons",
-        "gen_ai.server.time_to_first_token", "gen_ai.prompt.variant",
+        "gen_ai.server.time_to_first_token", "gen_ai.response.time_to_first_chunk", "gen_ai.prompt.variant",
         "route", "method", "status", "status_code", "code", "le", "quantile",
         // Labels the pipeline itself derives from spans (RED series, GenAI series): operation = span
         // name, instance = service.instance.id, callee = graph node, model / variant = GenAI keys.
