@@ -32,7 +32,7 @@ public sealed partial class GenAiReplayTests : IClassFixture<BrokerFixture>
         return Path.Combine(root!, "datasets", "sim-genai-ttft");
     }
 
-    [GeneratedRegex(@"(?<signal>time_to_first_token_ms|cost_usd): (?<worse>[\w-]+) worse than (?<better>[\w-]+) by \+(?<pct>[0-9.]+) % \(median [^;]+; Mann–Whitney U z=[-0-9.]+, p=(?<p>[0-9.E+-]+),")]
+    [GeneratedRegex(@"(?<signal>time_to_first_token_ms|cost_usd): (?<worse>[\w-]+) worse than (?<better>[\w-]+) by \+(?<pct>[0-9.]+) % \(median [^;]+; Mann–Whitney U z=[-0-9.]+, p=(?:<|&lt;)?(?<p>[0-9.eE+-]+),")]
     private static partial Regex Verdict();
 
     [Fact]
@@ -58,6 +58,7 @@ public sealed partial class GenAiReplayTests : IClassFixture<BrokerFixture>
 
             var report = File.ReadAllText(Path.Combine(output, "report.html"));
             var verdicts = Verdict().Matches(report).ToDictionary(static m => m.Groups["signal"].Value);
+            // (A p-value below 1e-300 is written "<1e-300"; the bound is what is parsed then.)
             foreach (var signal in new[] { "time_to_first_token_ms", "cost_usd" })
             {
                 var v = verdicts[signal];

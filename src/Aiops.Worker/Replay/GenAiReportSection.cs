@@ -34,14 +34,20 @@ internal static class GenAiReportSection
         if (worse is null)
         {
             return string.Create(CultureInfo.InvariantCulture,
-                $"{c.Service} {c.Model} {c.Signal}: no significant difference between {c.VariantA} and {c.VariantB} (medians {c.MedianA:G4} vs {c.MedianB:G4}; Mann–Whitney U p={c.Test.PValue:G3}, n={c.CountA}/{c.CountB})");
+                $"{c.Service} {c.Model} {c.Signal}: no significant difference between {c.VariantA} and {c.VariantB} (medians {c.MedianA:G4} vs {c.MedianB:G4}; Mann–Whitney U p={P(c.Test.PValue)}, n={c.CountA}/{c.CountB})");
         }
 
         var better = worse == c.VariantA ? c.VariantB : c.VariantA;
         var (worseMedian, betterMedian) = worse == c.VariantA ? (c.MedianA, c.MedianB) : (c.MedianB, c.MedianA);
         return string.Create(CultureInfo.InvariantCulture,
-            $"{c.Service} {c.Model} {c.Signal}: {worse} worse than {better} by +{c.RelativeDifference * 100:0.0} % (median {worseMedian:G4} vs {betterMedian:G4}; Mann–Whitney U z={c.Test.Z:0.0}, p={c.Test.PValue:G3}, n={c.CountA}/{c.CountB})");
+            $"{c.Service} {c.Model} {c.Signal}: {worse} worse than {better} by +{c.RelativeDifference * 100:0.0} % (median {worseMedian:G4} vs {betterMedian:G4}; Mann–Whitney U z={c.Test.Z:0.0}, p={P(c.Test.PValue)}, n={c.CountA}/{c.CountB})");
     }
+
+    /// <summary>
+    /// A p-value as text: below the smallest normal double the normal tail underflows to 0, which
+    /// would read as certainty; it is written as an upper bound instead.
+    /// </summary>
+    internal static string P(double p) => p >= 1e-300 ? p.ToString("G3", CultureInfo.InvariantCulture) : "<1e-300";
 
     /// <summary>Planted faults matched to incidents: the incidents (distinct ids) opened within a fault's window (less the onset tolerance) that name its service.</summary>
     public static IReadOnlyList<(GenAiFault Fault, IReadOnlyList<string> IncidentIds)> Match(GenAiGroundTruth truth, IReadOnlyList<IncidentMessage> messages)
@@ -102,7 +108,7 @@ internal static class GenAiReportSection
             {
                 html.Append("<tr><td>").Append(WebUtility.HtmlEncode(c.Service)).Append("</td><td>").Append(WebUtility.HtmlEncode(c.Model))
                     .Append("</td><td>").Append(WebUtility.HtmlEncode(c.Signal)).Append("</td><td>").Append(WebUtility.HtmlEncode(c.VariantA + " / " + c.VariantB))
-                    .Append(CultureInfo.InvariantCulture, $"</td><td>{c.CountA} / {c.CountB}</td><td>{c.MedianA:G4} / {c.MedianB:G4}</td><td>+{c.RelativeDifference * 100:0.0} %</td><td>{c.Test.Z:0.0}</td><td>{c.Test.PValue:G3}</td><td>")
+                    .Append(CultureInfo.InvariantCulture, $"</td><td>{c.CountA} / {c.CountB}</td><td>{c.MedianA:G4} / {c.MedianB:G4}</td><td>+{c.RelativeDifference * 100:0.0} %</td><td>{c.Test.Z:0.0}</td><td>{WebUtility.HtmlEncode(P(c.Test.PValue))}</td><td>")
                     .Append(WebUtility.HtmlEncode(c.Worse(Alpha) ?? "no significant difference")).Append("</td></tr>");
             }
 
