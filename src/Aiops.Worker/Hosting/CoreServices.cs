@@ -4,14 +4,14 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Aiops.Worker.Hosting;
 
-/// <summary>Registers the production decoder and processor (ingestion + pipeline adapters).</summary>
+/// <summary>Registers the production decoder and processor (ingestion + pipeline adapters, with the GenAI signals).</summary>
 internal static class CoreServices
 {
     public static void Register(IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddSingleton(static _ => new EventTimePipeline());
-        services.AddSingleton<ITelemetryProcessor, PipelineProcessor>();
+        GenAi.GenAiServices.AddProcessor(services);
         services.AddSingleton<ITelemetryDecoder, IngestionDecoder>();
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Aiops.Worker.Kafka;
 using Aiops.Worker.Options;
+using Aiops.Worker.Outbound;
 using Aiops.Worker.Telemetry;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
@@ -39,6 +40,7 @@ internal sealed class StreamWorker : BackgroundService
     private readonly WorkerHealth _health;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<StreamWorker> _logger;
+    private readonly OutboundRedaction _redaction;
     private readonly Dictionary<TopicPartition, TopicPartitionOffset> _pending = [];
     private readonly List<IncidentMessage> _incidents = [];
     private readonly HashSet<string> _loggedKinds = new(StringComparer.Ordinal);
@@ -58,8 +60,10 @@ internal sealed class StreamWorker : BackgroundService
         WorkerMetrics metrics,
         WorkerHealth health,
         IHostApplicationLifetime lifetime,
-        ILogger<StreamWorker> logger)
+        ILogger<StreamWorker> logger,
+        OutboundRedaction redaction)
     {
+        _redaction = redaction;
         _clients = clients;
         _options = options.Value;
         _handler = handler;
@@ -188,6 +192,7 @@ internal sealed class StreamWorker : BackgroundService
     private void DeadLetter(ConsumeResult<byte[]?, byte[]?> result, string kind, string reason, bool partial)
     {
         _metrics.DeadLetter(kind);
+        reason = _redaction.Text(reason);
         if (_loggedKinds.Add(kind))
         {
             Log.FirstDeadLetterOfKind(_logger, kind, result.Topic, result.Partition.Value, result.Offset.Value, reason);
@@ -198,7 +203,7 @@ internal sealed class StreamWorker : BackgroundService
         {
             foreach (var header in result.Message.Headers)
             {
-                headers.Add(header.Key, header.GetValueBytes());
+                headers.Add(header.Key, _redaction.HeaderValue(header.Key, header.GetValueBytes()));
             }
         }
 
@@ -208,10 +213,11 @@ internal sealed class StreamWorker : BackgroundService
         headers.Add(HeaderSourcePartition, Encoding.UTF8.GetBytes(result.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         headers.Add(HeaderSourceOffset, Encoding.UTF8.GetBytes(result.Offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         headers.Add(HeaderPartial, partial ? "true"u8.ToArray() : "false"u8.ToArray());
+        headers.Add(OutboundRedaction.HeaderPayload, _redaction.PayloadHeaderValue);
         Produce(_options.DeadLetterTopic, new Message<byte[]?, byte[]?>
         {
-            Key = result.Message.Key,
-            Value = result.Message.Value,
+            Key = _redaction.DeadLetterBytes(result.Message.Key),
+            Value = _redaction.DeadLetterBytes(result.Message.Value),
             Headers = headers,
             Timestamp = result.Message.Timestamp,
         });
@@ -231,8 +237,9 @@ internal sealed class StreamWorker : BackgroundService
         }
 
         _processor.DrainIncidents(_incidents);
-        foreach (var incident in _incidents)
+        foreach (var drained in _incidents)
         {
+            var incident = _redaction.Incident(drained);
             Produce(_options.IncidentsTopic, new Message<byte[]?, byte[]?>
             {
                 Key = Encoding.UTF8.GetBytes(incident.IncidentId),

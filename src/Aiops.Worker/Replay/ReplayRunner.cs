@@ -4,7 +4,10 @@ using System.Text;
 using Aiops.Core;
 using Aiops.Pipeline;
 using Aiops.Simulation;
+using Aiops.Simulation.GenAi;
 using Aiops.Worker.Demo;
+using Aiops.Worker.GenAi;
+using Aiops.Worker.Outbound;
 using Aiops.Worker.Processing;
 using Spectre.Console;
 
@@ -22,6 +25,9 @@ internal static class ReplayRunner
         var reader = DatasetReader.Read(dataset);
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "Read {0:N0} records from {1} file(s) in [grey]{2}[/]; {3} bad record(s).",
             reader.Records.Count, reader.Files.Count, Markup.Escape(dataset), reader.Errors.Values.Sum());
+        var configuration = OutboundServices.LoadConfiguration();
+        var redaction = OutboundServices.RedactionFrom(configuration);
+        var genAi = GenAiFeed.FromConfiguration(configuration);
         var pipeline = new EventTimePipeline();
         var processor = new PipelineProcessor(pipeline);
         var messages = new List<IncidentMessage>();
@@ -34,6 +40,7 @@ internal static class ReplayRunner
                 if (r.IsSpan)
                 {
                     pipeline.AddSpan(r.Span);
+                    genAi.Add(r.Span, pipeline);
                 }
                 else
                 {
@@ -47,11 +54,14 @@ internal static class ReplayRunner
                 }
             }
 
+            genAi.Flush(pipeline);
             pipeline.Flush();
             processor.DrainIncidents(messages);
             task.Value = task.MaxValue;
         });
 
+        // Everything written below leaves the process: incidents and report go through the redaction gate.
+        messages = redaction.Incidents(messages);
         Directory.CreateDirectory(output);
         var incidentsPath = Path.Combine(output, "incidents.jsonl");
         using (var file = File.Create(incidentsPath))
@@ -66,20 +76,28 @@ internal static class ReplayRunner
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "{0} incident events ({1} incidents) written to [grey]{2}[/].",
             messages.Count, messages.Select(static m => m.IncidentId).Distinct().Count(), Markup.Escape(incidentsPath));
 
+        var comparisons = genAi.Aggregator.Variants.Compare();
+        foreach (var c in comparisons)
+        {
+            AnsiConsole.MarkupLine("GenAI: {0}", Markup.Escape(redaction.Text(GenAiReportSection.Describe(c))));
+        }
+
+        var genAiTruthPath = Path.Combine(dataset, GenAiGroundTruth.FileName);
+        var genAiSection = GenAiReportSection.Render(redaction, comparisons, File.Exists(genAiTruthPath) ? GenAiGroundTruth.Load(genAiTruthPath) : null, messages);
         var truthPath = Path.Combine(dataset, "ground_truth.json");
         if (File.Exists(truthPath))
         {
             var truth = GroundTruth.Load(truthPath);
             var reportPath = Path.Combine(output, "report.html");
-            File.WriteAllText(reportPath, Report(dataset, truth, messages, reader));
+            File.WriteAllText(reportPath, Report(redaction.Text(dataset), ReplayRedaction.TruthFor(redaction, truth), messages, ReplayRedaction.PointsFor(redaction, reader), genAiSection));
             AnsiConsole.MarkupLine("Report with scores and plots: [grey]{0}[/].", Markup.Escape(reportPath));
         }
 
         return 0;
     }
 
-    /// <summary>The HTML report: AC@1, AC@3, Avg@5 over the faults, one row per fault, one SVG per flagged input series.</summary>
-    internal static string Report(string dataset, GroundTruth truth, IReadOnlyList<IncidentMessage> messages, DatasetReader reader)
+    /// <summary>The HTML report: AC@1, AC@3, Avg@5 over the faults, one row per fault, one SVG per flagged input series, then <paramref name="extraSection"/> (the GenAI comparison).</summary>
+    internal static string Report(string dataset, GroundTruth truth, IReadOnlyList<IncidentMessage> messages, DatasetReader reader, string extraSection = "")
     {
         var latest = new Dictionary<string, IncidentMessage>(StringComparer.Ordinal);
         foreach (var m in messages)
@@ -121,7 +139,7 @@ internal static class ReplayRunner
             html.Append(SvgPlot.Render(bySeries.GetValueOrDefault(group.Key) ?? [], [.. group]));
         }
 
-        html.Append("</body></html>");
+        html.Append(extraSection).Append("</body></html>");
         return html.ToString();
     }
 }
