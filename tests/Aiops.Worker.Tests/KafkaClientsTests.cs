@@ -8,7 +8,7 @@ namespace Aiops.Worker.Tests;
 public sealed class KafkaClientsTests
 {
     private static KafkaClients Clients(KafkaOptions? kafka = null, LimitsOptions? limits = null) =>
-        new(OptionsFactory.Create(kafka ?? new KafkaOptions()), OptionsFactory.Create(limits ?? new LimitsOptions()), NullLogger<KafkaClients>.Instance);
+        new(OptionsFactory.Create(kafka ?? new KafkaOptions()), OptionsFactory.Create(limits ?? new LimitsOptions()), OptionsFactory.Create(new KafkaSecurityOptions()), NullLogger<KafkaClients>.Instance);
 
     [Fact]
     public void TheClientQueuesAreBoundedByTheLimitsSettings()

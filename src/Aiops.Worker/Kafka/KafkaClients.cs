@@ -14,14 +14,16 @@ internal sealed class KafkaClients : IDisposable
 {
     private readonly KafkaOptions _options;
     private readonly LimitsOptions _limits;
+    private readonly KafkaSecurityOptions _security;
     private readonly ILogger<KafkaClients> _logger;
     private readonly Lock _gate = new();
     private EmbeddedBroker? _embedded;
 
-    public KafkaClients(IOptions<KafkaOptions> options, IOptions<LimitsOptions> limits, ILogger<KafkaClients> logger)
+    public KafkaClients(IOptions<KafkaOptions> options, IOptions<LimitsOptions> limits, IOptions<KafkaSecurityOptions> security, ILogger<KafkaClients> logger)
     {
         _options = options.Value;
         _limits = limits.Value;
+        _security = security.Value;
         _logger = logger;
     }
 
@@ -99,8 +101,29 @@ internal sealed class KafkaClients : IDisposable
         return config;
     }
 
+    /// <summary>The security settings every client gets (for the start-up log: secrets masked by its <c>ToString</c>).</summary>
+    public KafkaSecurityOptions Security => _security;
+
+    /// <summary>
+    /// Settings for an admin client (topic metadata and creation) with the same bootstrap list,
+    /// security and client properties as the consumer and producer.
+    /// </summary>
+    internal AdminClientConfig AdminConfig()
+    {
+        var config = new AdminClientConfig { BootstrapServers = BootstrapServers };
+        Apply(config);
+        return config;
+    }
+
+    /// <summary>Security first, then the raw client properties, so an explicit librdkafka property wins.</summary>
     private void Apply(ClientConfig config)
     {
+        if (!_options.UsesEmbeddedBroker)
+        {
+            // The in-process mock cluster speaks plaintext only.
+            _security.ApplyTo(config);
+        }
+
         foreach (var (key, value) in _options.ClientProperties)
         {
             config.Set(key, value);

@@ -108,6 +108,7 @@ internal sealed class StreamWorker : BackgroundService
     private void Run(CancellationToken stoppingToken)
     {
         Log.WorkerStarting(_logger, _clients.BootstrapServers, _options.GroupId, _options.MetricsTopic, _options.MetricsEncoding, _options.SpansTopic, _options.SpansEncoding);
+        Log.KafkaSecurity(_logger, _clients.Security.ToString(), _options.DescribeClientProperties());
         _checkpointer.RestoreIfNewer();
 
         using var producer = _clients.CreateProducerBuilder()
