@@ -64,7 +64,7 @@ public sealed class EventTimePipeline
         topology.PairingWaitMs = _options.AllowedLatenessMs;
         _aggregator = new SpanAggregator(topology);
         _correlator = new IncidentCorrelator(_aggregator.Graph, _options.Correlator, _aggregator.GetExemplarTraceIds);
-        _registry = new DetectorRegistry(_options.Profiles, _options.MaxSeries);
+        _registry = new DetectorRegistry(_options.Profiles, _options.MaxSeries, _options.SeriesLimitPolicy);
         _serviceMetrics = new HashSet<string>(_options.ServiceMetrics, StringComparer.Ordinal);
         _edgeMetrics = new HashSet<string>(_options.EdgeMetrics, StringComparer.Ordinal);
         _instanceMetrics = new HashSet<string>(_options.InstanceMetrics, StringComparer.Ordinal);
@@ -240,7 +240,7 @@ public sealed class EventTimePipeline
             }
         }
 
-        _registry = DetectorRegistry.Load(stream, _options.Profiles, _options.MaxSeries);
+        _registry = DetectorRegistry.Load(stream, _options.Profiles, _options.MaxSeries, _options.SeriesLimitPolicy);
         _nextTickMs = long.MinValue;
     }
 
