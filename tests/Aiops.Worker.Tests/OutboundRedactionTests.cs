@@ -158,8 +158,9 @@ public sealed class OutboundRedactionTests : IClassFixture<BrokerFixture>
             AssertNoSecret("report.html", report);
             // The scores compare redacted names with redacted names: the fault is still matched.
             Assert.Contains("AC@1 1.00", report, StringComparison.Ordinal);
-            // The report still plots the flagged (redacted) series from the dataset's values.
-            Assert.Contains("<svg", report, StringComparison.Ordinal);
+            // The report still plots the flagged series, named (in the img alt text) as redacted.
+            Assert.Contains("<img src=\"plots/01.png\" alt=\"pay-[IP]", report, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(output, "plots", "01.png")));
         }
         finally
         {

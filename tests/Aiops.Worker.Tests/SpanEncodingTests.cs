@@ -18,6 +18,8 @@ internal sealed class SpanCollectingProcessor : ITelemetryProcessor
 
     public long SeriesCount => 0;
 
+    public long EvictedSeries => 0;
+
     public long AnomalyCount => 0;
 
     public IReadOnlyList<SpanRecord> Spans

@@ -24,6 +24,9 @@ internal sealed class GenAiTelemetryProcessor : ITelemetryProcessor
     public long SeriesCount => _inner.SeriesCount;
 
     /// <inheritdoc/>
+    public long EvictedSeries => _inner.EvictedSeries;
+
+    /// <inheritdoc/>
     public long AnomalyCount => _inner.AnomalyCount;
 
     /// <inheritdoc/>

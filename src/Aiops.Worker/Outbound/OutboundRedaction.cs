@@ -102,6 +102,9 @@ internal sealed class OutboundRedaction
     /// <summary>A service, metric or node name: pattern-masked.</summary>
     public string Name(string name) => Redactor.RedactText(name);
 
+    /// <summary>A series key as it may leave the process: names pattern-masked, labels through the allow-list (as an incident's anomalies are).</summary>
+    public Core.SeriesKey Series(Core.SeriesKey series) => new(Name(series.Service), Name(series.Metric), Redactor.RedactLabelSet(series.Labels));
+
     /// <summary>
     /// Free text: every <c>{…}</c> segment holding <c>=</c> (a series' label set, as
     /// <c>SeriesKey.ToString</c> writes it) filtered by the allow-list, the rest pattern-masked.
@@ -225,7 +228,7 @@ internal static class ReplayRedaction
             var series = r.Point.Series;
             if (!keys.TryGetValue(series, out var redacted))
             {
-                redacted = new Core.SeriesKey(redaction.Name(series.Service), redaction.Name(series.Metric), redaction.Redactor.RedactLabelSet(series.Labels));
+                redacted = redaction.Series(series);
                 keys[series] = redacted;
             }
 
