@@ -26,6 +26,9 @@ public sealed class ManifestConsistencyTests
         ["Kafka:IncidentsTopic"] = WorkerDefaults.Kafka.IncidentsTopic,
         ["Kafka:DeadLetterTopic"] = WorkerDefaults.Kafka.DeadLetterTopic,
         ["Metrics:Port"] = WorkerDefaults.Metrics.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        // What leaves the cluster's telemetry boundary, and how LLM spans are split: visible choices in every deployment.
+        ["Redaction:DeadLetterPayload"] = WorkerDefaults.Redaction.DeadLetterPayload.ToString(),
+        ["GenAI:VariantAttribute"] = WorkerDefaults.GenAi.VariantAttribute,
     };
 
     /// <summary>Checks an environment block and returns it keyed by <c>Section:Key</c>.</summary>

@@ -21,6 +21,10 @@ internal static class WorkerDefaults
 
     public static CheckpointOptions Checkpoint { get; } = Bind<CheckpointOptions>(CheckpointOptions.Section);
 
+    public static Aiops.Redaction.RedactionOptions Redaction { get; } = Bind<Aiops.Redaction.RedactionOptions>(Aiops.Redaction.RedactionOptions.Section);
+
+    public static Aiops.GenAI.GenAiOptions GenAi { get; } = Bind<Aiops.GenAI.GenAiOptions>(Aiops.GenAI.GenAiOptions.Section);
+
     /// <summary>The environment variable prefix of the host (an internal constant of the worker, read by reflection).</summary>
     public static string EnvironmentPrefix { get; } = (string)typeof(KafkaOptions).Assembly
         .GetType("Aiops.Worker.Hosting.WorkerHost", throwOnError: true)!
@@ -33,6 +37,8 @@ internal static class WorkerDefaults
         [KafkaOptions.Section] = typeof(KafkaOptions),
         [MetricsEndpointOptions.Section] = typeof(MetricsEndpointOptions),
         [CheckpointOptions.Section] = typeof(CheckpointOptions),
+        [Aiops.Redaction.RedactionOptions.Section] = typeof(Aiops.Redaction.RedactionOptions),
+        [Aiops.GenAI.GenAiOptions.Section] = typeof(Aiops.GenAI.GenAiOptions),
     };
 
     /// <summary>
