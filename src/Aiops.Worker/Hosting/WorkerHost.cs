@@ -85,6 +85,7 @@ internal static class WorkerHost
         services.AddSingleton<KafkaClients>();
         services.AddSingleton<RecordHandler>();
         services.AddSingleton<StateCheckpointer>();
+        services.AddSingleton<IncidentLedger>();
         services.AddSingleton<MetricsServer>();
         services.AddHostedService(static sp => sp.GetRequiredService<MetricsServer>());
         services.AddHostedService<StreamWorker>();
