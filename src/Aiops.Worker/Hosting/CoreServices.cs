@@ -16,6 +16,13 @@ internal static class CoreServices
         services.AddSingleton(static sp => new EventTimePipeline(PipelineOptionsFor(sp.GetRequiredService<IOptions<LimitsOptions>>().Value)));
         services.AddSingleton<ITelemetryProcessor, PipelineProcessor>();
         services.AddSingleton<ITelemetryDecoder, IngestionDecoder>();
+
+        // Checkpoint:Scope=Partition: a fresh pipeline per assigned partition.
+        services.AddSingleton<Func<ITelemetryProcessor>>(static sp =>
+        {
+            var limits = sp.GetRequiredService<IOptions<LimitsOptions>>().Value;
+            return () => new PipelineProcessor(new EventTimePipeline(PipelineOptionsFor(limits)));
+        });
     }
 
     /// <summary>

@@ -47,6 +47,10 @@ internal sealed class StreamWorker : BackgroundService
     private readonly ITelemetryProcessor _processor;
     private readonly StateCheckpointer _checkpointer;
     private readonly IncidentLedger _ledger;
+    private readonly PartitionStates _partitions;
+    private readonly bool _perPartition;
+    private readonly int _checkpointIntervalMs;
+    private readonly Stopwatch _sincePartitionSave = new();
     private readonly WorkerMetrics _metrics;
     private readonly WorkerHealth _health;
     private readonly IHostApplicationLifetime _lifetime;
@@ -71,6 +75,8 @@ internal sealed class StreamWorker : BackgroundService
         ITelemetryProcessor processor,
         StateCheckpointer checkpointer,
         IncidentLedger ledger,
+        PartitionStates partitions,
+        IOptions<CheckpointOptions> checkpoint,
         WorkerMetrics metrics,
         WorkerHealth health,
         IHostApplicationLifetime lifetime,
@@ -84,6 +90,9 @@ internal sealed class StreamWorker : BackgroundService
         _processor = processor;
         _checkpointer = checkpointer;
         _ledger = ledger;
+        _partitions = partitions;
+        _perPartition = checkpoint.Value.Scope == CheckpointScope.Partition;
+        _checkpointIntervalMs = checkpoint.Value.IntervalMs;
         _metrics = metrics;
         _health = health;
         _lifetime = lifetime;
@@ -127,7 +136,10 @@ internal sealed class StreamWorker : BackgroundService
         _stopping = stoppingToken;
         Log.WorkerStarting(_logger, _clients.BootstrapServers, _options.GroupId, _options.MetricsTopic, _options.MetricsEncoding, _options.SpansTopic, _options.SpansEncoding);
         Log.KafkaSecurity(_logger, _clients.Security.ToString(), _options.DescribeClientProperties());
-        Restore();
+        if (!_perPartition)
+        {
+            Restore();
+        }
 
         using var producer = _clients.CreateProducerBuilder()
             .SetErrorHandler((_, e) => OnClientError(e))
@@ -140,7 +152,15 @@ internal sealed class StreamWorker : BackgroundService
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
                 Log.PartitionsAssigned(_logger, string.Join(", ", partitions));
-                Restore();
+                if (_perPartition)
+                {
+                    AssignPartitionStates(partitions);
+                }
+                else
+                {
+                    Restore();
+                }
+
                 _metrics.PartitionsAssigned(partitions.Count);
 
                 // Resume where the state stands, not where the group committed: the two differ
@@ -165,11 +185,14 @@ internal sealed class StreamWorker : BackgroundService
             .SetPartitionsRevokedHandler((_, partitions) =>
             {
                 Log.PartitionsRevoked(_logger, string.Join(", ", partitions));
+                // The revoked partitions' states are saved (and their incidents acknowledged)
+                // before their offsets are committed, and only then handed over.
                 CloseBatch(forceCheckpoint: true);
                 foreach (var p in partitions)
                 {
                     _pending.Remove(p.TopicPartition);
                     _processed.Remove(p.TopicPartition);
+                    _partitions.Drop(p.TopicPartition);
                 }
 
                 _metrics.PartitionsAssigned(-partitions.Count);
@@ -182,6 +205,7 @@ internal sealed class StreamWorker : BackgroundService
                 {
                     _pending.Remove(p.TopicPartition);
                     _processed.Remove(p.TopicPartition);
+                    _partitions.Drop(p.TopicPartition);
                 }
 
                 _metrics.PartitionsAssigned(-partitions.Count);
@@ -234,6 +258,30 @@ internal sealed class StreamWorker : BackgroundService
     }
 
     /// <summary>
+    /// <c>Checkpoint:Scope=Partition</c>: loads each newly assigned partition's state and puts the
+    /// offset it covers in <see cref="_processed"/>, so the assignment starts there; then reads
+    /// back the incident events written since the oldest of the loaded states.
+    /// </summary>
+    private void AssignPartitionStates(List<TopicPartition> partitions)
+    {
+        var marks = new CheckpointPositions();
+        var loaded = false;
+        foreach (var p in partitions)
+        {
+            if (_partitions.Assign(p, marks) is { } next)
+            {
+                _processed[p] = next;
+                loaded = true;
+            }
+        }
+
+        if (loaded)
+        {
+            _ledger.LoadSince(marks);
+        }
+    }
+
+    /// <summary>
     /// Loads the checkpoint when another process (or an earlier life of this one) wrote a newer
     /// one: the state, the input positions it covers, and the incident events written since.
     /// </summary>
@@ -259,7 +307,14 @@ internal sealed class StreamWorker : BackgroundService
         var isSpans = string.Equals(result.Topic, _options.SpansTopic, StringComparison.Ordinal);
         var signal = isSpans ? SignalKind.Spans : SignalKind.Metrics;
         var encoding = isSpans ? _options.SpansEncoding : _options.MetricsEncoding;
-        var outcome = _handler.Handle(signal, encoding, result.Message.Value);
+        var outcome = _perPartition
+            ? _handler.Handle(signal, encoding, result.Message.Value, _partitions.For(result.TopicPartition))
+            : _handler.Handle(signal, encoding, result.Message.Value);
+        if (_perPartition)
+        {
+            _partitions.Advance(result.TopicPartition, result.Offset.Value + 1);
+        }
+
         if (!outcome.Success)
         {
             DeadLetter(result, outcome.ErrorKind ?? "unknown", outcome.Reason ?? "unknown", outcome.Partial);
@@ -338,7 +393,7 @@ internal sealed class StreamWorker : BackgroundService
             return;
         }
 
-        _processor.DrainIncidents(_incidents);
+        State.DrainIncidents(_incidents);
         var produced = 0;
         foreach (var incident in _incidents)
         {
@@ -379,7 +434,11 @@ internal sealed class StreamWorker : BackgroundService
             throw new SimulatedCrashException();
         }
 
-        if ((_pending.Count > 0 || forceCheckpoint) && _checkpointer.IsDue(forceCheckpoint && _batchRecords > 0))
+        if (_perPartition)
+        {
+            SavePartitionStates(producer, forceCheckpoint);
+        }
+        else if ((_pending.Count > 0 || forceCheckpoint) && _checkpointer.IsDue(forceCheckpoint && _batchRecords > 0))
         {
             var positions = new CheckpointPositions();
             foreach (var (partition, next) in _processed)
@@ -408,9 +467,27 @@ internal sealed class StreamWorker : BackgroundService
             _metrics.ObserveBatch(_batchWatch.Elapsed);
         }
 
-        _metrics.SetState(_processor.SeriesCount, _processor.EvictedSeries, _processor.AnomalyCount, Lag(consumer));
+        _metrics.SetState(State.SeriesCount, State.EvictedSeries, State.AnomalyCount, Lag(consumer));
         _batchRecords = 0;
         _sinceCommit.Restart();
+    }
+
+    /// <summary>The state the loop feeds: the process's processor, or every partition's own.</summary>
+    private ITelemetryProcessor State => _perPartition ? _partitions : _processor;
+
+    private void SavePartitionStates(IProducer<byte[]?, byte[]?> producer, bool force)
+    {
+        if (!_partitions.Enabled || (!force && _sincePartitionSave.IsRunning && _sincePartitionSave.ElapsedMilliseconds < _checkpointIntervalMs))
+        {
+            return;
+        }
+
+        var marks = new CheckpointPositions();
+        if (_ledger.CaptureMarks(producer, marks))
+        {
+            _partitions.SaveDirty(marks);
+            _sincePartitionSave.Restart();
+        }
     }
 
     /// <summary>

@@ -60,6 +60,9 @@ internal sealed class WorkerMetrics
     /// <summary>Records sent to the dead-letter topic.</summary>
     public long DeadLetters => Interlocked.Read(ref _deadLetters);
 
+    /// <summary>Anomaly verdicts of the current state, at the last batch.</summary>
+    public long Anomalies => Interlocked.Read(ref _anomalies);
+
     /// <summary>Records behind the high watermarks of the assigned partitions, at the last batch.</summary>
     public long ConsumerLag => Interlocked.Read(ref _lag);
 
