@@ -41,8 +41,7 @@ internal sealed class PartitionStates : ITelemetryProcessor
         _factory = factory;
         _metrics = metrics;
         _logger = logger;
-        var safeGroup = string.Concat(kafka.Value.GroupId.Select(static c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
-        _directory = Path.GetFullPath(Path.Combine(options.Value.Directory, safeGroup));
+        _directory = Path.GetFullPath(Path.Combine(options.Value.Directory, CheckpointPositions.SafeFileName(kafka.Value.GroupId)));
         Enabled = options.Value.Enabled;
     }
 
@@ -63,7 +62,7 @@ internal sealed class PartitionStates : ITelemetryProcessor
 
     /// <summary>The state file of one partition.</summary>
     public string PathOf(TopicPartition partition) =>
-        Path.Combine(_directory, string.Concat(partition.Topic.Select(static c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_')) + "." + partition.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".state");
+        Path.Combine(_directory, CheckpointPositions.SafeFileName(partition.Topic) + "." + partition.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".state");
 
     /// <summary>
     /// Takes a partition on: loads its file when there is one and returns the offset its state
@@ -193,13 +192,7 @@ internal sealed class PartitionStates : ITelemetryProcessor
         writer.Write(Magic);
         writer.Write(Version);
         writer.Write(next);
-        writer.Write(marks.IncidentsTopic);
-        writer.Write(marks.IncidentMarks.Count);
-        foreach (var (partition, offset) in marks.IncidentMarks)
-        {
-            writer.Write(partition);
-            writer.Write(offset);
-        }
+        marks.WriteMarks(writer);
     }
 
     /// <summary>Reads the header; merges the file's incident marks into <paramref name="marks"/> (the lowest per partition wins).</summary>
@@ -218,15 +211,7 @@ internal sealed class PartitionStates : ITelemetryProcessor
         }
 
         var next = reader.ReadInt64();
-        marks.IncidentsTopic = reader.ReadString();
-        var count = reader.ReadInt32();
-        for (var i = 0; i < count; i++)
-        {
-            var partition = reader.ReadInt32();
-            var offset = reader.ReadInt64();
-            marks.IncidentMarks[partition] = marks.IncidentMarks.TryGetValue(partition, out var known) ? Math.Min(known, offset) : offset;
-        }
-
+        marks.ReadMarks(reader);
         return next;
     }
 

@@ -22,6 +22,37 @@ internal sealed class CheckpointPositions
 
     /// <summary>High watermark per incidents-topic partition at the save, after the incidents of the state were acknowledged.</summary>
     public Dictionary<int, long> IncidentMarks { get; } = [];
+
+    /// <summary>Writes <see cref="IncidentsTopic"/> and <see cref="IncidentMarks"/>.</summary>
+    public void WriteMarks(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(IncidentsTopic);
+        writer.Write(IncidentMarks.Count);
+        foreach (var (partition, offset) in IncidentMarks)
+        {
+            writer.Write(partition);
+            writer.Write(offset);
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteMarks"/> wrote; a partition already known keeps the lower mark (read back from the oldest state).</summary>
+    public void ReadMarks(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        IncidentsTopic = reader.ReadString();
+        var count = reader.ReadInt32();
+        for (var i = 0; i < count; i++)
+        {
+            var partition = reader.ReadInt32();
+            var offset = reader.ReadInt64();
+            IncidentMarks[partition] = IncidentMarks.TryGetValue(partition, out var known) ? Math.Min(known, offset) : offset;
+        }
+    }
+
+    /// <summary>A group or topic name as a file name: letters, digits, '-', '_' and '.' kept, anything else '_'.</summary>
+    public static string SafeFileName(string name) =>
+        string.Concat(name.Select(static c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
 }
 
 /// <summary>
@@ -56,8 +87,7 @@ internal sealed class StateCheckpointer
         _processor = processor;
         _metrics = metrics;
         _logger = logger;
-        var safeGroup = string.Concat(kafka.Value.GroupId.Select(static c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
-        _path = Path.GetFullPath(Path.Combine(_options.Directory, safeGroup + ".state"));
+        _path = Path.GetFullPath(Path.Combine(_options.Directory, CheckpointPositions.SafeFileName(kafka.Value.GroupId) + ".state"));
     }
 
     /// <summary>Full path of the state file.</summary>
@@ -144,13 +174,7 @@ internal sealed class StateCheckpointer
             writer.Write(offset);
         }
 
-        writer.Write(positions.IncidentsTopic);
-        writer.Write(positions.IncidentMarks.Count);
-        foreach (var (partition, offset) in positions.IncidentMarks)
-        {
-            writer.Write(partition);
-            writer.Write(offset);
-        }
+        positions.WriteMarks(writer);
     }
 
     private static CheckpointPositions ReadHeader(Stream stream)
@@ -179,14 +203,7 @@ internal sealed class StateCheckpointer
             positions.Inputs[new TopicPartition(topic, partition)] = reader.ReadInt64();
         }
 
-        positions.IncidentsTopic = reader.ReadString();
-        var marks = reader.ReadInt32();
-        for (var i = 0; i < marks; i++)
-        {
-            var partition = reader.ReadInt32();
-            positions.IncidentMarks[partition] = reader.ReadInt64();
-        }
-
+        positions.ReadMarks(reader);
         return positions;
     }
 }
