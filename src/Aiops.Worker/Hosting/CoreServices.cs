@@ -2,26 +2,28 @@ using Aiops.Detection;
 using Aiops.Pipeline;
 using Aiops.Worker.Options;
 using Aiops.Worker.Processing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Aiops.Worker.Hosting;
 
-/// <summary>Registers the production decoder and processor (ingestion + pipeline adapters).</summary>
+/// <summary>Registers the production decoder and processor (ingestion + pipeline adapters, with the GenAI signals).</summary>
 internal static class CoreServices
 {
     public static void Register(IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddSingleton(static sp => new EventTimePipeline(PipelineOptionsFor(sp.GetRequiredService<IOptions<LimitsOptions>>().Value)));
-        services.AddSingleton<ITelemetryProcessor, PipelineProcessor>();
+        GenAi.GenAiServices.AddProcessor(services);
         services.AddSingleton<ITelemetryDecoder, IngestionDecoder>();
 
-        // Checkpoint:Scope=Partition: a fresh pipeline per assigned partition.
+        // Checkpoint:Scope=Partition: a fresh pipeline (with its own GenAI feed) per assigned partition.
         services.AddSingleton<Func<ITelemetryProcessor>>(static sp =>
         {
             var limits = sp.GetRequiredService<IOptions<LimitsOptions>>().Value;
-            return () => new PipelineProcessor(new EventTimePipeline(PipelineOptionsFor(limits)));
+            var configuration = sp.GetRequiredService<IConfiguration>();
+            return () => new GenAi.GenAiTelemetryProcessor(new PipelineProcessor(new EventTimePipeline(PipelineOptionsFor(limits))), GenAi.GenAiFeed.FromConfiguration(configuration));
         });
     }
 

@@ -79,6 +79,7 @@ internal static class WorkerHost
             o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
         });
 
+        Outbound.OutboundServices.Add(services, configuration);
         services.AddSingleton<WorkerMetrics>();
         services.AddSingleton<WorkerHealth>();
         services.AddHealthChecks().AddCheck<WorkerHealth>("consumer");

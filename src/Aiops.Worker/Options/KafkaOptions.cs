@@ -33,6 +33,7 @@ public sealed class KafkaOptions
 
     /// <summary>Encoding of <see cref="MetricsTopic"/>.</summary>
     [EnumDataType(typeof(TopicEncoding))]
+    [MetricsEncoding]
     public TopicEncoding MetricsEncoding { get; set; } = TopicEncoding.OtlpProtobuf;
 
     /// <summary>Topic with OTLP spans (the Collector exporter's default name).</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Aiops.Worker.Kafka;
 using Aiops.Worker.Options;
+using Aiops.Worker.Outbound;
 using Aiops.Worker.Telemetry;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
@@ -55,6 +56,7 @@ internal sealed class StreamWorker : BackgroundService
     private readonly WorkerHealth _health;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<StreamWorker> _logger;
+    private readonly OutboundRedaction _redaction;
     private readonly Dictionary<TopicPartition, TopicPartitionOffset> _pending = [];
     private readonly Dictionary<TopicPartition, long> _processed = [];
     private readonly List<IncidentMessage> _incidents = [];
@@ -80,8 +82,10 @@ internal sealed class StreamWorker : BackgroundService
         WorkerMetrics metrics,
         WorkerHealth health,
         IHostApplicationLifetime lifetime,
-        ILogger<StreamWorker> logger)
+        ILogger<StreamWorker> logger,
+        OutboundRedaction redaction)
     {
+        _redaction = redaction;
         _clients = clients;
         _options = options.Value;
         _limits = limits.Value;
@@ -324,28 +328,30 @@ internal sealed class StreamWorker : BackgroundService
     private void DeadLetter(ConsumeResult<byte[]?, byte[]?> result, string kind, string reason, bool partial)
     {
         _metrics.DeadLetter(kind);
+        reason = _redaction.Text(reason);
         if (_loggedKinds.Add(kind))
         {
             Log.FirstDeadLetterOfKind(_logger, kind, result.Topic, result.Partition.Value, result.Offset.Value, reason);
         }
 
-        var value = result.Message.Value;
-        var sourceBytes = value?.Length ?? 0;
+        // Redact before cutting to size, so a cut cannot split a pattern and let half of it through.
+        var value = _redaction.DeadLetterBytes(result.Message.Value);
+        var sourceBytes = result.Message.Value?.Length ?? 0;
         var truncated = value is not null && value.Length > _limits.MaxDeadLetterValueBytes;
         if (truncated)
         {
             value = value.AsSpan(0, _limits.MaxDeadLetterValueBytes).ToArray();
         }
 
-        var key = result.Message.Key;
+        var key = _redaction.DeadLetterBytes(result.Message.Key);
         var copied = key?.Length ?? 0;
         var headers = new Headers();
         if (result.Message.Headers is not null)
         {
             foreach (var header in result.Message.Headers)
             {
-                var bytes = header.GetValueBytes();
-                copied += header.Key.Length + (bytes?.Length ?? 0);
+                var bytes = _redaction.HeaderValue(header.Key, header.GetValueBytes());
+                copied += header.Key.Length + bytes.Length;
                 if (copied <= MaxCopiedKeyAndHeaderBytes)
                 {
                     headers.Add(header.Key, bytes);
@@ -369,6 +375,7 @@ internal sealed class StreamWorker : BackgroundService
         headers.Add(HeaderSourceBytes, Encoding.UTF8.GetBytes(sourceBytes.ToString(CultureInfo.InvariantCulture)));
         headers.Add(HeaderPartial, partial ? "true"u8.ToArray() : "false"u8.ToArray());
         headers.Add(HeaderTruncated, truncated ? "true"u8.ToArray() : "false"u8.ToArray());
+        headers.Add(OutboundRedaction.HeaderPayload, _redaction.PayloadHeaderValue);
         Produce(_options.DeadLetterTopic, new Message<byte[]?, byte[]?>
         {
             Key = key,
@@ -395,8 +402,9 @@ internal sealed class StreamWorker : BackgroundService
 
         State.DrainIncidents(_incidents);
         var produced = 0;
-        foreach (var incident in _incidents)
+        foreach (var drained in _incidents)
         {
+            var incident = _redaction.Incident(drained);
             var value = IncidentJsonContext.ToUtf8(incident);
             if (_ledger.TryForgetWritten(value))
             {
