@@ -21,6 +21,9 @@ internal static partial class Log
     [LoggerMessage(1003, LogLevel.Information, "Kafka security: {Security}; client properties: {ClientProperties}")]
     public static partial void KafkaSecurity(ILogger logger, string security, string clientProperties);
 
+    [LoggerMessage(1004, LogLevel.Warning, "Simulated crash: the loop ended without checkpoint, commit or leaving the group")]
+    public static partial void SimulatedCrash(ILogger logger);
+
     [LoggerMessage(1100, LogLevel.Information, "Partitions assigned: {Partitions}")]
     public static partial void PartitionsAssigned(ILogger logger, string partitions);
 
@@ -32,6 +35,21 @@ internal static partial class Log
 
     [LoggerMessage(1103, LogLevel.Warning, "Kafka client error (not fatal, the client retries): {Reason}")]
     public static partial void ClientError(ILogger logger, string reason);
+
+    [LoggerMessage(1104, LogLevel.Warning, "Offset commit of {Count} partitions deferred to the next batch: {Reason}")]
+    public static partial void CommitDeferred(ILogger logger, int count, string reason);
+
+    [LoggerMessage(1202, LogLevel.Warning, "{Remaining} incident/dead-letter records not acknowledged after {TimeoutMs} ms; waiting for the brokers (nothing is consumed meanwhile)")]
+    public static partial void WaitingForBrokers(ILogger logger, int remaining, int timeoutMs);
+
+    [LoggerMessage(1203, LogLevel.Warning, "Stopping with {Remaining} records not acknowledged: offsets not committed, the records will be read again after the restart")]
+    public static partial void StoppingUnflushed(ILogger logger, int remaining);
+
+    [LoggerMessage(1204, LogLevel.Information, "Read back {Count} incident events from {Topic} written after the restored checkpoint; replayed twins will not be produced again")]
+    public static partial void IncidentsReadBack(ILogger logger, int count, string topic);
+
+    [LoggerMessage(1205, LogLevel.Warning, "Incidents topic watermarks unavailable ({Reason}); checkpoint postponed")]
+    public static partial void IncidentMarksUnavailable(ILogger logger, string reason);
 
     [LoggerMessage(1200, LogLevel.Warning, "First undecodable record of kind '{Kind}' from {Topic}[{Partition}]@{Offset}: {Reason}; further ones are only counted")]
     public static partial void FirstDeadLetterOfKind(ILogger logger, string kind, string topic, int partition, long offset, string reason);

@@ -27,6 +27,19 @@ public sealed class RecordHandlerTests
     }
 
     [Fact]
+    public void ATenMegabyteRecordIsRefusedUnderTheDefaultLimit()
+    {
+        var decoder = new ThrowingDecoder();
+        var handler = new RecordHandler(decoder, new RecordingProcessor(), new WorkerMetrics(), Microsoft.Extensions.Options.Options.Create(new LimitsOptions()));
+
+        // 10,000,000 bytes against the default Limits:MaxRecordBytes of 8 MiB (8,388,608).
+        var outcome = handler.Handle(SignalKind.Spans, TopicEncoding.OtlpProtobuf, new byte[10_000_000]);
+
+        Assert.Equal("Oversized", outcome.ErrorKind);
+        Assert.Equal(0, decoder.Calls);
+    }
+
+    [Fact]
     public void ARecordAtTheSizeLimitIsDecoded()
     {
         var decoder = new ThrowingDecoder();

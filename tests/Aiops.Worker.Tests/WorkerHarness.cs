@@ -83,8 +83,63 @@ internal sealed class TestTopics
         producer.Flush(TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>
+    /// Produces every value without waiting for each acknowledgement (idempotent, up to 16 MiB per
+    /// record), value i to partition i mod <paramref name="partitions"/>, and returns where each one
+    /// landed, in input order; fails if any was not delivered.
+    /// </summary>
+    public List<TopicPartitionOffset> ProduceMany(string topic, IReadOnlyList<byte[]> values, int partitions = 1, int firstPartition = 0)
+    {
+        var config = new ProducerConfig { BootstrapServers = Broker.BootstrapServers, EnableIdempotence = true, LingerMs = 5, MessageMaxBytes = 16 << 20 };
+        using var producer = new ProducerBuilder<byte[]?, byte[]>(config).SetLogHandler(static (_, _) => { }).Build();
+        var landed = new TopicPartitionOffset[values.Count];
+        var failures = 0;
+        for (var i = 0; i < values.Count; i++)
+        {
+            var index = i;
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(new TopicPartition(topic, firstPartition + (i % partitions)), new Message<byte[]?, byte[]> { Value = values[i] }, report =>
+                    {
+                        if (report.Error.IsError)
+                        {
+                            Interlocked.Increment(ref failures);
+                        }
+
+                        landed[index] = report.TopicPartitionOffset;
+                    });
+                    break;
+                }
+                catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(20));
+                }
+            }
+        }
+
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(60)));
+        Assert.Equal(0, failures);
+        return [.. landed];
+    }
+
+    /// <summary>Next offset (high watermark) of every partition of <paramref name="topic"/>, from partition 0 up to <paramref name="partitions"/>.</summary>
+    public long[] EndOffsets(string topic, int partitions)
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig { BootstrapServers = Broker.BootstrapServers, GroupId = Group + "-probe" }).Build();
+        return [.. Enumerable.Range(0, partitions).Select(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value)];
+    }
+
+    /// <summary>The group's committed offset of every partition of <paramref name="topic"/> (-1001 when none).</summary>
+    public long[] CommittedOffsets(string topic, int partitions)
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig { BootstrapServers = Broker.BootstrapServers, GroupId = Group, EnableAutoCommit = false }).Build();
+        return [.. consumer.Committed([.. Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p))], TimeSpan.FromSeconds(10)).Select(static o => o.Offset.Value)];
+    }
+
     /// <summary>Reads a topic from the beginning until <paramref name="expected"/> records arrived or 20 s passed.</summary>
-    public List<ConsumeResult<byte[]?, byte[]?>> ReadAll(string topic, int expected, TimeSpan? settle = null)
+    public List<ConsumeResult<byte[]?, byte[]?>> ReadAll(string topic, int expected, TimeSpan? settle = null, TimeSpan? limit = null)
     {
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
         {
@@ -95,7 +150,7 @@ internal sealed class TestTopics
         }).Build();
         consumer.Subscribe(topic);
         var results = new List<ConsumeResult<byte[]?, byte[]?>>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + (limit ?? TimeSpan.FromSeconds(20));
         while (DateTime.UtcNow < deadline && results.Count < expected)
         {
             var r = consumer.Consume(TimeSpan.FromMilliseconds(100));

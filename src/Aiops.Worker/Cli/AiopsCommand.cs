@@ -14,6 +14,7 @@ internal static class AiopsCommand
             DemoCommand.Create(),
             ReplayCommand.Create(),
             BenchCommand.Create(),
+            ScaleBenchCommand.Create(),
             Aiops.Evaluation.EvalCommand.Create(),
         };
         return root;

@@ -2,6 +2,7 @@ using Aiops.Detection;
 using Aiops.Pipeline;
 using Aiops.Worker.Options;
 using Aiops.Worker.Processing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -16,6 +17,14 @@ internal static class CoreServices
         services.AddSingleton(static sp => new EventTimePipeline(PipelineOptionsFor(sp.GetRequiredService<IOptions<LimitsOptions>>().Value)));
         GenAi.GenAiServices.AddProcessor(services);
         services.AddSingleton<ITelemetryDecoder, IngestionDecoder>();
+
+        // Checkpoint:Scope=Partition: a fresh pipeline (with its own GenAI feed) per assigned partition.
+        services.AddSingleton<Func<ITelemetryProcessor>>(static sp =>
+        {
+            var limits = sp.GetRequiredService<IOptions<LimitsOptions>>().Value;
+            var configuration = sp.GetRequiredService<IConfiguration>();
+            return () => new GenAi.GenAiTelemetryProcessor(new PipelineProcessor(new EventTimePipeline(PipelineOptionsFor(limits))), GenAi.GenAiFeed.FromConfiguration(configuration));
+        });
     }
 
     /// <summary>

@@ -86,6 +86,11 @@ internal static class WorkerHost
         services.AddSingleton<KafkaClients>();
         services.AddSingleton<RecordHandler>();
         services.AddSingleton<StateCheckpointer>();
+        services.AddSingleton<IncidentLedger>();
+        services.AddSingleton<PartitionStates>();
+
+        // Replaced by the core's registration; a host without one cannot use Checkpoint:Scope=Partition.
+        services.AddSingleton<Func<ITelemetryProcessor>>(static _ => static () => throw new InvalidOperationException("Checkpoint:Scope=Partition needs a processor factory (Func<ITelemetryProcessor>) registered with the core services."));
         services.AddSingleton<MetricsServer>();
         services.AddHostedService(static sp => sp.GetRequiredService<MetricsServer>());
         services.AddHostedService<StreamWorker>();

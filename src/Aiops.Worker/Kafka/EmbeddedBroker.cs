@@ -83,6 +83,51 @@ public sealed class EmbeddedBroker : IDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>Takes every broker down: clients lose their connections and cannot reconnect until <see cref="SetAllBrokersUp"/>.</summary>
+    public void SetAllBrokersDown()
+    {
+        for (var id = 1; id <= BrokerCount; id++)
+        {
+            MockClusterNative.SetBrokerDown(_host, id);
+        }
+    }
+
+    /// <summary>Brings every broker back up after <see cref="SetAllBrokersDown"/>.</summary>
+    public void SetAllBrokersUp()
+    {
+        for (var id = 1; id <= BrokerCount; id++)
+        {
+            MockClusterNative.SetBrokerUp(_host, id);
+        }
+    }
+
+    /// <summary>
+    /// Makes the next requests of one Kafka API fail with the given errors, in order (e.g. Produce,
+    /// API key 0, with <see cref="ErrorCode.NotLeaderForPartition"/>): what a broker under
+    /// leadership changes or overload answers. Clients must retry them without losing records.
+    /// </summary>
+    public void PushRequestErrors(KafkaApiKey api, params ErrorCode[] errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        MockClusterNative.PushRequestErrors(_host, (short)api, errors);
+    }
+
     /// <inheritdoc/>
     public void Dispose() => _host.Dispose();
+}
+
+/// <summary>Kafka protocol API keys the fault injection uses (from the Kafka protocol specification).</summary>
+public enum KafkaApiKey : short
+{
+    /// <summary>Produce.</summary>
+    Produce = 0,
+
+    /// <summary>Fetch.</summary>
+    Fetch = 1,
+
+    /// <summary>OffsetCommit.</summary>
+    OffsetCommit = 8,
+
+    /// <summary>Heartbeat (consumer group membership).</summary>
+    Heartbeat = 12,
 }

@@ -32,6 +32,45 @@ internal static partial class MockClusterNative
         }
     }
 
+    /// <summary>
+    /// Takes broker <paramref name="brokerId"/> (1..N) down: its connections are closed and new
+    /// ones refused; partition leadership does not move (librdkafka's <c>rd_kafka_mock_broker_set_down</c>).
+    /// </summary>
+    public static void SetBrokerDown(IClient client, int brokerId) => Check(rd_kafka_mock_broker_set_down(Cluster(client), brokerId));
+
+    /// <summary>Brings broker <paramref name="brokerId"/> back up (<c>rd_kafka_mock_broker_set_up</c>).</summary>
+    public static void SetBrokerUp(IClient client, int brokerId) => Check(rd_kafka_mock_broker_set_up(Cluster(client), brokerId));
+
+    /// <summary>
+    /// Makes the next <paramref name="errors"/>.Length requests of Kafka API <paramref name="apiKey"/>
+    /// (0 Produce, 1 Fetch, 8 OffsetCommit, …) to any broker fail with those error codes, in order
+    /// (<c>rd_kafka_mock_push_request_errors_array</c>, the non-variadic form, safe to P/Invoke).
+    /// </summary>
+    public static void PushRequestErrors(IClient client, short apiKey, ReadOnlySpan<ErrorCode> errors)
+    {
+        var codes = new int[errors.Length];
+        for (var i = 0; i < codes.Length; i++)
+        {
+            codes[i] = (int)errors[i];
+        }
+
+        rd_kafka_mock_push_request_errors_array(Cluster(client), apiKey, (nuint)codes.Length, codes);
+    }
+
+    private static IntPtr Cluster(IClient client)
+    {
+        var cluster = rd_kafka_handle_mock_cluster(NativeHandle(client));
+        return cluster == IntPtr.Zero ? throw new InvalidOperationException("The client does not host a librdkafka mock cluster.") : cluster;
+    }
+
+    private static void Check(int error)
+    {
+        if (error != 0)
+        {
+            throw new KafkaException((ErrorCode)error);
+        }
+    }
+
     /// <summary>The <c>rd_kafka_t*</c> behind a client, read by reflection (Confluent.Kafka keeps it internal).</summary>
     private static IntPtr NativeHandle(IClient client)
     {
@@ -67,6 +106,15 @@ internal static partial class MockClusterNative
 
     [LibraryImport(Library)]
     private static partial IntPtr rd_kafka_handle_mock_cluster(IntPtr rk);
+
+    [LibraryImport(Library)]
+    private static partial int rd_kafka_mock_broker_set_down(IntPtr mcluster, int brokerId);
+
+    [LibraryImport(Library)]
+    private static partial int rd_kafka_mock_broker_set_up(IntPtr mcluster, int brokerId);
+
+    [LibraryImport(Library)]
+    private static partial void rd_kafka_mock_push_request_errors_array(IntPtr mcluster, short apiKey, nuint count, [In] int[] errors);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int rd_kafka_mock_topic_create(IntPtr mcluster, string topic, int partitionCount, int replicationFactor);

@@ -27,6 +27,25 @@ public sealed class CheckpointOptions
     /// </summary>
     [Range(0, 3_600_000)]
     public int IntervalMs { get; set; } = 10_000;
+
+    /// <summary>
+    /// <c>Process</c> (default): one state for the whole process in <c>{group}.state</c>, right for
+    /// one instance. <c>Partition</c>: one state per input partition in <c>{group}/{topic}.{partition}.state</c>,
+    /// saved on revocation and loaded on assignment, so instances sharing the directory hand
+    /// partitions over without relearning (see <c>PartitionStates</c> for what it does not cover).
+    /// </summary>
+    [EnumDataType(typeof(CheckpointScope))]
+    public CheckpointScope Scope { get; set; } = CheckpointScope.Process;
+}
+
+/// <summary>What one detector state covers: the whole process, or one input partition.</summary>
+public enum CheckpointScope
+{
+    /// <summary>One state per process.</summary>
+    Process = 0,
+
+    /// <summary>One state per assigned input partition.</summary>
+    Partition = 1,
 }
 
 /// <summary>Source-generated validator for <see cref="CheckpointOptions"/>.</summary>

@@ -74,7 +74,11 @@ public sealed class KafkaOptions
     [RegularExpression("^(earliest|latest)$")]
     public string AutoOffsetReset { get; set; } = "earliest";
 
-    /// <summary>How long a flush of produced incidents may take before the worker gives up, milliseconds.</summary>
+    /// <summary>
+    /// How long one wait for incidents and dead letters to be acknowledged lasts, milliseconds. While
+    /// the brokers are away the worker logs and waits again (consuming nothing); when stopping, it
+    /// gives up after one wait without committing, so the records are read again after the restart.
+    /// </summary>
     [Range(100, 600_000)]
     public int FlushTimeoutMs { get; set; } = 30_000;
 

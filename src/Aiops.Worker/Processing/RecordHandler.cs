@@ -43,8 +43,12 @@ internal sealed class RecordHandler
     }
 
     /// <summary>Decodes and processes one record; returns the failure when (part of) it could not be decoded.</summary>
-    public DecodeOutcome Handle(SignalKind signal, TopicEncoding encoding, ReadOnlySpan<byte> payload)
+    public DecodeOutcome Handle(SignalKind signal, TopicEncoding encoding, ReadOnlySpan<byte> payload) => Handle(signal, encoding, payload, _processor);
+
+    /// <summary>As above, feeding <paramref name="processor"/> (the record's partition's own, with <c>Checkpoint:Scope=Partition</c>).</summary>
+    public DecodeOutcome Handle(SignalKind signal, TopicEncoding encoding, ReadOnlySpan<byte> payload, ITelemetryProcessor processor)
     {
+        ArgumentNullException.ThrowIfNull(processor);
         _batch.Clear();
         _metrics.RecordRead(signal == SignalKind.Spans);
         if (payload.IsEmpty)
@@ -73,7 +77,7 @@ internal sealed class RecordHandler
         {
             try
             {
-                _processor.Process(_batch.Metrics, _batch.Spans);
+                processor.Process(_batch.Metrics, _batch.Spans);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

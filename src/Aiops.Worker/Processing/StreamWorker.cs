@@ -47,18 +47,25 @@ internal sealed class StreamWorker : BackgroundService
     private readonly RecordHandler _handler;
     private readonly ITelemetryProcessor _processor;
     private readonly StateCheckpointer _checkpointer;
+    private readonly IncidentLedger _ledger;
+    private readonly PartitionStates _partitions;
+    private readonly bool _perPartition;
+    private readonly int _checkpointIntervalMs;
+    private readonly Stopwatch _sincePartitionSave = new();
     private readonly WorkerMetrics _metrics;
     private readonly WorkerHealth _health;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<StreamWorker> _logger;
     private readonly OutboundRedaction _redaction;
     private readonly Dictionary<TopicPartition, TopicPartitionOffset> _pending = [];
+    private readonly Dictionary<TopicPartition, long> _processed = [];
     private readonly List<IncidentMessage> _incidents = [];
     private readonly HashSet<string> _loggedKinds = new(StringComparer.Ordinal);
     private readonly Stopwatch _sinceCommit = new();
     private readonly Stopwatch _batchWatch = new();
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private IProducer<byte[]?, byte[]?>? _producer;
+    private CancellationToken _stopping;
     private Error? _deliveryError;
     private int _batchRecords;
 
@@ -69,6 +76,9 @@ internal sealed class StreamWorker : BackgroundService
         RecordHandler handler,
         ITelemetryProcessor processor,
         StateCheckpointer checkpointer,
+        IncidentLedger ledger,
+        PartitionStates partitions,
+        IOptions<CheckpointOptions> checkpoint,
         WorkerMetrics metrics,
         WorkerHealth health,
         IHostApplicationLifetime lifetime,
@@ -83,11 +93,23 @@ internal sealed class StreamWorker : BackgroundService
         metrics.SetSeriesLimit(_limits.MaxSeries);
         _processor = processor;
         _checkpointer = checkpointer;
+        _ledger = ledger;
+        _partitions = partitions;
+        _perPartition = checkpoint.Value.Scope == CheckpointScope.Partition;
+        _checkpointIntervalMs = checkpoint.Value.IntervalMs;
         _metrics = metrics;
         _health = health;
         _lifetime = lifetime;
         _logger = logger;
     }
+
+    /// <summary>
+    /// Test seam for crash tests: called at the two points where a crash is most harmful (incidents
+    /// acknowledged but state not saved; state saved but offsets not committed) with the number of
+    /// incident events of the batch. Returning true ends the loop there as a kill would: no
+    /// checkpoint, no commit, no leaving the group, clients disposed without closing.
+    /// </summary>
+    internal Func<CrashPoint, int, bool>? CrashHook { get; set; }
 
     /// <inheritdoc/>
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -100,6 +122,10 @@ internal sealed class StreamWorker : BackgroundService
         {
             Run(stoppingToken);
         }
+        catch (SimulatedCrashException)
+        {
+            Log.SimulatedCrash(_logger);
+        }
         catch (Exception ex)
         {
             _health.ReportFatal(ex.Message);
@@ -111,9 +137,13 @@ internal sealed class StreamWorker : BackgroundService
 
     private void Run(CancellationToken stoppingToken)
     {
+        _stopping = stoppingToken;
         Log.WorkerStarting(_logger, _clients.BootstrapServers, _options.GroupId, _options.MetricsTopic, _options.MetricsEncoding, _options.SpansTopic, _options.SpansEncoding);
         Log.KafkaSecurity(_logger, _clients.Security.ToString(), _options.DescribeClientProperties());
-        _checkpointer.RestoreIfNewer();
+        if (!_perPartition)
+        {
+            Restore();
+        }
 
         using var producer = _clients.CreateProducerBuilder()
             .SetErrorHandler((_, e) => OnClientError(e))
@@ -126,13 +156,49 @@ internal sealed class StreamWorker : BackgroundService
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
                 Log.PartitionsAssigned(_logger, string.Join(", ", partitions));
-                _checkpointer.RestoreIfNewer();
+                if (_perPartition)
+                {
+                    AssignPartitionStates(partitions);
+                }
+                else
+                {
+                    Restore();
+                }
+
                 _metrics.PartitionsAssigned(partitions.Count);
+
+                // Resume where the state stands, not where the group committed: the two differ
+                // after a crash between checkpoint and commit (either order). The position is
+                // committed with the next batch even if no record follows on that partition.
+                var start = new List<TopicPartitionOffset>(partitions.Count);
+                foreach (var p in partitions)
+                {
+                    if (_processed.TryGetValue(p, out var next))
+                    {
+                        start.Add(new TopicPartitionOffset(p, next));
+                        _pending[p] = new TopicPartitionOffset(p, next);
+                    }
+                    else
+                    {
+                        start.Add(new TopicPartitionOffset(p, Offset.Unset));
+                    }
+                }
+
+                return start;
             })
             .SetPartitionsRevokedHandler((_, partitions) =>
             {
                 Log.PartitionsRevoked(_logger, string.Join(", ", partitions));
+                // The revoked partitions' states are saved (and their incidents acknowledged)
+                // before their offsets are committed, and only then handed over.
                 CloseBatch(forceCheckpoint: true);
+                foreach (var p in partitions)
+                {
+                    _pending.Remove(p.TopicPartition);
+                    _processed.Remove(p.TopicPartition);
+                    _partitions.Drop(p.TopicPartition);
+                }
+
                 _metrics.PartitionsAssigned(-partitions.Count);
             })
             .SetPartitionsLostHandler((_, partitions) =>
@@ -142,6 +208,8 @@ internal sealed class StreamWorker : BackgroundService
                 foreach (var p in partitions)
                 {
                     _pending.Remove(p.TopicPartition);
+                    _processed.Remove(p.TopicPartition);
+                    _partitions.Drop(p.TopicPartition);
                 }
 
                 _metrics.PartitionsAssigned(-partitions.Count);
@@ -175,12 +243,13 @@ internal sealed class StreamWorker : BackgroundService
 
                 HandleRecord(result);
                 _pending[result.TopicPartition] = new TopicPartitionOffset(result.TopicPartition, result.Offset + 1);
+                _processed[result.TopicPartition] = result.Offset.Value + 1;
                 _batchRecords++;
             }
 
-            if (_batchRecords >= _options.MaxBatchRecords || (_batchRecords > 0 && _sinceCommit.ElapsedMilliseconds >= _options.CommitIntervalMs))
+            if (_batchRecords >= _options.MaxBatchRecords || ((_batchRecords > 0 || _pending.Count > 0) && _sinceCommit.ElapsedMilliseconds >= _options.CommitIntervalMs))
             {
-                CloseBatch(forceCheckpoint: false);
+                CloseBatch(forceCheckpoint: false, fromLoop: true);
             }
         }
 
@@ -192,12 +261,64 @@ internal sealed class StreamWorker : BackgroundService
         Log.WorkerStopped(_logger, _metrics.Records, _metrics.IncidentEvents, _metrics.DeadLetters);
     }
 
+    /// <summary>
+    /// <c>Checkpoint:Scope=Partition</c>: loads each newly assigned partition's state and puts the
+    /// offset it covers in <see cref="_processed"/>, so the assignment starts there; then reads
+    /// back the incident events written since the oldest of the loaded states.
+    /// </summary>
+    private void AssignPartitionStates(List<TopicPartition> partitions)
+    {
+        var marks = new CheckpointPositions();
+        var loaded = false;
+        foreach (var p in partitions)
+        {
+            if (_partitions.Assign(p, marks) is { } next)
+            {
+                _processed[p] = next;
+                loaded = true;
+            }
+        }
+
+        if (loaded)
+        {
+            _ledger.LoadSince(marks);
+        }
+    }
+
+    /// <summary>
+    /// Loads the checkpoint when another process (or an earlier life of this one) wrote a newer
+    /// one: the state, the input positions it covers, and the incident events written since.
+    /// </summary>
+    private void Restore()
+    {
+        var positions = _checkpointer.RestoreIfNewer();
+        if (positions is null)
+        {
+            return;
+        }
+
+        _processed.Clear();
+        foreach (var (partition, next) in positions.Inputs)
+        {
+            _processed[partition] = next;
+        }
+
+        _ledger.LoadSince(positions);
+    }
+
     private void HandleRecord(ConsumeResult<byte[]?, byte[]?> result)
     {
         var isSpans = string.Equals(result.Topic, _options.SpansTopic, StringComparison.Ordinal);
         var signal = isSpans ? SignalKind.Spans : SignalKind.Metrics;
         var encoding = isSpans ? _options.SpansEncoding : _options.MetricsEncoding;
-        var outcome = _handler.Handle(signal, encoding, result.Message.Value);
+        var outcome = _perPartition
+            ? _handler.Handle(signal, encoding, result.Message.Value, _partitions.For(result.TopicPartition))
+            : _handler.Handle(signal, encoding, result.Message.Value);
+        if (_perPartition)
+        {
+            _partitions.Advance(result.TopicPartition, result.Offset.Value + 1);
+        }
+
         if (!outcome.Success)
         {
             DeadLetter(result, outcome.ErrorKind ?? "unknown", outcome.Reason ?? "unknown", outcome.Partial);
@@ -267,8 +388,10 @@ internal sealed class StreamWorker : BackgroundService
     /// <summary>
     /// Ends the current batch: produce incident events, flush, checkpoint, commit. Called from the
     /// consume thread only (the rebalance handlers run inside <c>Consume</c> on that thread).
+    /// While the brokers are unreachable it waits (the loop consumes nothing meanwhile: backpressure)
+    /// instead of failing; a commit that fails is retried with the next batch's offsets.
     /// </summary>
-    private void CloseBatch(bool forceCheckpoint)
+    private void CloseBatch(bool forceCheckpoint, bool fromLoop = false)
     {
         var consumer = _consumer;
         var producer = _producer;
@@ -277,22 +400,34 @@ internal sealed class StreamWorker : BackgroundService
             return;
         }
 
-        _processor.DrainIncidents(_incidents);
+        State.DrainIncidents(_incidents);
+        var produced = 0;
         foreach (var drained in _incidents)
         {
             var incident = _redaction.Incident(drained);
+            var value = IncidentJsonContext.ToUtf8(incident);
+            if (_ledger.TryForgetWritten(value))
+            {
+                // Written before a crash, replayed since the checkpoint: already on the topic.
+                _metrics.IncidentSuppressed();
+                continue;
+            }
+
             Produce(_options.IncidentsTopic, new Message<byte[]?, byte[]?>
             {
                 Key = Encoding.UTF8.GetBytes(incident.IncidentId),
-                Value = IncidentJsonContext.ToUtf8(incident),
+                Value = value,
             });
+            produced++;
             Log.IncidentEvent(_logger, incident.IncidentId, incident.Event, incident.Symptom);
         }
 
-        var remaining = producer.Flush(TimeSpan.FromMilliseconds(_options.FlushTimeoutMs));
-        if (remaining > 0)
+        if (!FlushUntilAcknowledged(producer))
         {
-            throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"{remaining} incident/dead-letter records not acknowledged within Kafka:FlushTimeoutMs={_options.FlushTimeoutMs}; offsets not committed."));
+            // Stopping while the brokers are away: leave the offsets where they are; the records
+            // are read again after the restart (at least once).
+            _incidents.Clear();
+            return;
         }
 
         if (Volatile.Read(ref _deliveryError) is { } deliveryError)
@@ -300,26 +435,39 @@ internal sealed class StreamWorker : BackgroundService
             throw new KafkaException(new Error(deliveryError.Code, $"An incident or dead-letter record was not delivered ({deliveryError.Reason}); offsets not committed."));
         }
 
-        _metrics.IncidentsProduced(_incidents.Count);
+        _metrics.IncidentsProduced(produced);
         _incidents.Clear();
-
-        if (_pending.Count > 0 || forceCheckpoint)
+        if (fromLoop && CrashHook?.Invoke(CrashPoint.AfterFlush, produced) == true)
         {
-            _checkpointer.SaveIfDue(forceCheckpoint && _batchRecords > 0);
+            throw new SimulatedCrashException();
+        }
+
+        if (_perPartition)
+        {
+            SavePartitionStates(producer, forceCheckpoint);
+        }
+        else if ((_pending.Count > 0 || forceCheckpoint) && _checkpointer.IsDue(forceCheckpoint && _batchRecords > 0))
+        {
+            var positions = new CheckpointPositions();
+            foreach (var (partition, next) in _processed)
+            {
+                positions.Inputs[partition] = next;
+            }
+
+            if (_ledger.CaptureMarks(producer, positions))
+            {
+                _checkpointer.Save(positions);
+            }
+        }
+
+        if (fromLoop && CrashHook?.Invoke(CrashPoint.AfterCheckpoint, produced) == true)
+        {
+            throw new SimulatedCrashException();
         }
 
         if (_pending.Count > 0)
         {
-            var offsets = _pending.Values.ToList();
-            consumer.Commit(offsets);
-            _metrics.Committed();
-            foreach (var o in offsets)
-            {
-                _metrics.CommittedOffset(o.Topic, o.Partition.Value, o.Offset.Value);
-            }
-
-            Log.Committed(_logger, offsets.Count, _batchRecords);
-            _pending.Clear();
+            Commit(consumer);
         }
 
         if (_batchRecords > 0)
@@ -327,9 +475,79 @@ internal sealed class StreamWorker : BackgroundService
             _metrics.ObserveBatch(_batchWatch.Elapsed);
         }
 
-        _metrics.SetState(_processor.SeriesCount, _processor.EvictedSeries, _processor.AnomalyCount, Lag(consumer));
+        _metrics.SetState(State.SeriesCount, State.EvictedSeries, State.AnomalyCount, Lag(consumer));
         _batchRecords = 0;
         _sinceCommit.Restart();
+    }
+
+    /// <summary>The state the loop feeds: the process's processor, or every partition's own.</summary>
+    private ITelemetryProcessor State => _perPartition ? _partitions : _processor;
+
+    private void SavePartitionStates(IProducer<byte[]?, byte[]?> producer, bool force)
+    {
+        if (!_partitions.Enabled || (!force && _sincePartitionSave.IsRunning && _sincePartitionSave.ElapsedMilliseconds < _checkpointIntervalMs))
+        {
+            return;
+        }
+
+        var marks = new CheckpointPositions();
+        if (_ledger.CaptureMarks(producer, marks))
+        {
+            _partitions.SaveDirty(marks);
+            _sincePartitionSave.Restart();
+        }
+    }
+
+    /// <summary>
+    /// Flushes the producer, waiting through broker outages (one <see cref="KafkaOptions.FlushTimeoutMs"/>
+    /// at a time, logged) until everything is acknowledged. Returns false only when the host is
+    /// stopping and the brokers still have not answered.
+    /// </summary>
+    private bool FlushUntilAcknowledged(IProducer<byte[]?, byte[]?> producer)
+    {
+        while (true)
+        {
+            var remaining = producer.Flush(TimeSpan.FromMilliseconds(_options.FlushTimeoutMs));
+            if (remaining == 0)
+            {
+                _health.ReportRunning();
+                return true;
+            }
+
+            if (_stopping.IsCancellationRequested)
+            {
+                Log.StoppingUnflushed(_logger, remaining);
+                return false;
+            }
+
+            _health.ReportWaiting($"{remaining} incident/dead-letter records not acknowledged after Kafka:FlushTimeoutMs={_options.FlushTimeoutMs}; waiting for the brokers");
+            Log.WaitingForBrokers(_logger, remaining, _options.FlushTimeoutMs);
+        }
+    }
+
+    private void Commit(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        var offsets = _pending.Values.ToList();
+        try
+        {
+            consumer.Commit(offsets);
+        }
+        catch (KafkaException ex) when (!ex.Error.IsFatal)
+        {
+            // Brokers away, coordinator moving, rebalance under way: the records are processed and
+            // their incidents acknowledged, so keep the offsets and commit them with the next batch.
+            Log.CommitDeferred(_logger, offsets.Count, ex.Error.Reason);
+            return;
+        }
+
+        _metrics.Committed();
+        foreach (var o in offsets)
+        {
+            _metrics.CommittedOffset(o.Topic, o.Partition.Value, o.Offset.Value);
+        }
+
+        Log.Committed(_logger, offsets.Count, _batchRecords);
+        _pending.Clear();
     }
 
     private static long Lag(IConsumer<byte[]?, byte[]?> consumer)
@@ -395,5 +613,34 @@ internal sealed class StreamWorker : BackgroundService
         {
             Log.ClientError(_logger, error.Reason);
         }
+    }
+}
+
+/// <summary>Where <see cref="StreamWorker.CrashHook"/> is asked whether to crash.</summary>
+internal enum CrashPoint
+{
+    /// <summary>The batch's incidents are acknowledged by Kafka; state not saved, offsets not committed.</summary>
+    AfterFlush = 0,
+
+    /// <summary>The state is saved with its offsets; the offsets are not committed.</summary>
+    AfterCheckpoint = 1,
+}
+
+/// <summary>Thrown by the crash seam to leave the loop the way a killed process would.</summary>
+internal sealed class SimulatedCrashException : Exception
+{
+    public SimulatedCrashException()
+        : base("Simulated crash (test seam).")
+    {
+    }
+
+    public SimulatedCrashException(string message)
+        : base(message)
+    {
+    }
+
+    public SimulatedCrashException(string message, Exception innerException)
+        : base(message, innerException)
+    {
     }
 }

@@ -10,9 +10,17 @@ internal sealed class WorkerHealth : IHealthCheck
 {
     private volatile string? _fatal;
     private volatile bool _running;
+    private volatile string? _waiting;
 
     /// <summary>The loop subscribed and is polling.</summary>
-    public void ReportRunning() => _running = true;
+    public void ReportRunning()
+    {
+        _running = true;
+        _waiting = null;
+    }
+
+    /// <summary>The loop is alive but waiting for the brokers (degraded until <see cref="ReportRunning"/>).</summary>
+    public void ReportWaiting(string reason) => _waiting = reason;
 
     /// <summary>The loop stopped on a fatal error.</summary>
     public void ReportFatal(string reason)
@@ -26,6 +34,7 @@ internal sealed class WorkerHealth : IHealthCheck
     {
         var result = _fatal is { } reason
             ? HealthCheckResult.Unhealthy("consumer stopped: " + reason)
+            : _waiting is { } waiting ? HealthCheckResult.Degraded(waiting)
             : _running ? HealthCheckResult.Healthy("consuming") : HealthCheckResult.Degraded("starting");
         return Task.FromResult(result);
     }

@@ -31,6 +31,7 @@ internal sealed class WorkerMetrics
     private long _seriesLimit;
     private long _anomalies;
     private long _incidentEvents;
+    private long _incidentsSuppressed;
     private long _deadLetters;
     private long _lag;
     private long _commits;
@@ -58,6 +59,12 @@ internal sealed class WorkerMetrics
 
     /// <summary>Records sent to the dead-letter topic.</summary>
     public long DeadLetters => Interlocked.Read(ref _deadLetters);
+
+    /// <summary>Anomaly verdicts of the current state, at the last batch.</summary>
+    public long Anomalies => Interlocked.Read(ref _anomalies);
+
+    /// <summary>Records behind the high watermarks of the assigned partitions, at the last batch.</summary>
+    public long ConsumerLag => Interlocked.Read(ref _lag);
 
     /// <summary>Offset commits done.</summary>
     public long Commits => Interlocked.Read(ref _commits);
@@ -88,6 +95,12 @@ internal sealed class WorkerMetrics
         Interlocked.Increment(ref _deadLetters);
         _deadLettersByKind.AddOrUpdate(kind, 1, static (_, n) => n + 1);
     }
+
+    /// <summary>Replayed incident events not produced again because they were already on the topic.</summary>
+    public long IncidentsSuppressed => Interlocked.Read(ref _incidentsSuppressed);
+
+    /// <summary>Counts one replayed incident event that was already on the topic.</summary>
+    public void IncidentSuppressed() => Interlocked.Increment(ref _incidentsSuppressed);
 
     /// <summary>Counts produced incident events.</summary>
     public void IncidentsProduced(int count) => Interlocked.Add(ref _incidentEvents, count);
@@ -163,6 +176,7 @@ internal sealed class WorkerMetrics
         Counter(text, "aiops_series_evicted_total", "Series dropped with their state, least recently seen first, to stay under aiops_series_limit.", SeriesEvicted);
         Counter(text, "aiops_anomalies_total", "Anomaly verdicts emitted by the detectors.", Interlocked.Read(ref _anomalies));
         Counter(text, "aiops_incident_events_total", "Incident events (open, update, resolve) produced.", IncidentEvents);
+        Counter(text, "aiops_incident_events_replayed_total", "Incident events met again while replaying records after a restore, already on the topic, not produced twice.", IncidentsSuppressed);
 
         Header(text, "aiops_dead_letters_total", "Records sent to the dead-letter topic, by reason kind.", "counter");
         if (_deadLettersByKind.IsEmpty)
