@@ -9,7 +9,7 @@ namespace Aiops.Evaluation;
 public static class RcaCommand
 {
     /// <summary>
-    /// Builds <c>rca [--seed N] [--cases N] [--fault-free-days D] [--threads N] [--out dir] [--write-datasets dir]</c>.
+    /// Builds <c>rca [--seed N] [--cases N] [--fault-free-days D] [--threads N] [--out dir] [--verbose] [--only names] [--write-datasets dir]</c>.
     /// </summary>
     public static Command Create()
     {
@@ -42,6 +42,14 @@ public static class RcaCommand
         {
             Description = "Folder for rca-summary.txt, rca-cases.txt and rca-results.json.",
         };
+        var verbose = new Option<bool>("--verbose")
+        {
+            Description = "Per case: the scored incident's top five with evidence, and the fate of every verdict on the faulty nodes (to rca-diagnostics.txt with --out, else stdout).",
+        };
+        var only = new Option<string?>("--only")
+        {
+            Description = "Run only the cases whose name contains one of these comma-separated strings (e.g. 38-,packet_loss).",
+        };
         var datasets = new Option<string?>("--write-datasets")
         {
             Description = "Instead of evaluating, write the small committed datasets (fault-free, slow database, bad replica) under this folder.",
@@ -49,7 +57,7 @@ public static class RcaCommand
 
         var command = new Command("rca", "Run the simulator's fault suite through the pipeline and print AC@1, AC@3, Avg@5 and time to first incident per fault kind.")
         {
-            seed, cases, faultFreeDays, warmUpHours, threads, output, datasets,
+            seed, cases, faultFreeDays, warmUpHours, threads, output, verbose, only, datasets,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -83,6 +91,8 @@ public static class RcaCommand
                     FaultFreeDays = days,
                     Parallelism = Math.Max(1, parseResult.GetValue(threads)),
                     Suite = new SuiteOptions { WarmUpMs = (long)(hours * 3_600_000) },
+                    Verbose = parseResult.GetValue(verbose),
+                    Only = parseResult.GetValue(only),
                 };
                 var done = 0;
                 var total = caseCount + (days > 0 ? 1 : 0);
@@ -95,9 +105,19 @@ public static class RcaCommand
                     },
                     cancellationToken);
                 stdout.Write(report.Format());
+                if (options.Verbose && parseResult.GetValue(output) is null)
+                {
+                    stdout.Write(report.FormatDiagnostics());
+                }
+
                 if (parseResult.GetValue(output) is { } folder)
                 {
                     Directory.CreateDirectory(folder);
+                    if (options.Verbose)
+                    {
+                        File.WriteAllText(Path.Combine(folder, "rca-diagnostics.txt"), report.FormatDiagnostics());
+                    }
+
                     File.WriteAllText(Path.Combine(folder, "rca-summary.txt"), report.Format());
                     File.WriteAllText(Path.Combine(folder, "rca-cases.txt"), report.FormatCases());
                     File.WriteAllText(Path.Combine(folder, "rca-results.json"), JsonSerializer.Serialize(report, RcaJson.Options));

@@ -24,6 +24,12 @@ public sealed class RcaEvaluationOptions
     /// <summary>Shape of each case.</summary>
     public SuiteOptions Suite { get; set; } = new();
 
+    /// <summary>Collect per-case diagnostics (<see cref="RcaReport.FormatDiagnostics"/>): slower, for finding why causes are missed.</summary>
+    public bool Verbose { get; set; }
+
+    /// <summary>Only the cases whose name contains one of these (comma-separated) strings; null runs all.</summary>
+    public string? Only { get; set; }
+
     /// <summary>Pipeline settings used for every case.</summary>
     public Func<PipelineOptions> Pipeline { get; set; } = static () => new PipelineOptions();
 }
@@ -34,13 +40,18 @@ public sealed class RcaEvaluationOptions
 /// <param name="FaultFreeDays">Simulated fault-free days.</param>
 /// <param name="FaultFreeIncidents">Incidents opened in the fault-free run (target 0).</param>
 /// <param name="FaultFreeAnomalies">Anomaly verdicts in the fault-free run (for context).</param>
+/// <param name="Diagnostics">Per case (suite order), the explanation of its outcome; empty unless <see cref="RcaEvaluationOptions.Verbose"/>.</param>
 public sealed record RcaReport(
     IReadOnlyList<RcaCaseResult> Cases,
     IReadOnlyList<RcaSummary> ByKind,
     double FaultFreeDays,
     int FaultFreeIncidents,
-    long FaultFreeAnomalies)
+    long FaultFreeAnomalies,
+    IReadOnlyList<string> Diagnostics)
 {
+    /// <summary>The per-case diagnostics, one block per case (empty unless verbose).</summary>
+    public string FormatDiagnostics() => string.Concat(Diagnostics);
+
     /// <summary>A plain-text table of the figures, as printed by <c>eval rca</c>.</summary>
     public string Format()
     {
@@ -84,7 +95,13 @@ public static class RcaEvaluation
     public static RcaReport Run(RcaEvaluationOptions options, Action<string>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var suite = FaultSuite.Standard(options.Seed, options.Cases, options.Suite);
+        IReadOnlyList<SuiteCase> suite = FaultSuite.Standard(options.Seed, options.Cases, options.Suite);
+        if (options.Only is { Length: > 0 } only)
+        {
+            var parts = only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            suite = [.. suite.Where(c => parts.Any(p => c.Name.Contains(p, StringComparison.Ordinal)))];
+        }
+
         var jobs = new List<SuiteCase>(suite);
         if (options.FaultFreeDays > 0)
         {
@@ -93,19 +110,33 @@ public static class RcaEvaluation
         }
 
         var results = new ConcurrentDictionary<string, (IReadOnlyList<IncidentEvent> Events, PipelineCounters Counters, GroundTruth Truth)>(StringComparer.Ordinal);
+        var diagnostics = new ConcurrentDictionary<string, RcaDiagnostics>(StringComparer.Ordinal);
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellationToken };
         Parallel.ForEach(jobs, parallel, job =>
         {
-            var (events, counters, truth) = RunCase(job.Scenario, options.Pipeline());
+            RcaDiagnostics? diagnostic = null;
+            if (options.Verbose && job.Scenario.Faults.Count > 0)
+            {
+                diagnostic = new RcaDiagnostics(new ShopSimulator(job.Scenario).GroundTruth.Faults[0]);
+                diagnostics[job.Name] = diagnostic;
+            }
+
+            var (events, counters, truth) = RunCase(job.Scenario, options.Pipeline(), diagnostic is null ? null : diagnostic.Observe);
             results[job.Name] = (events, counters, truth);
             progress?.Invoke(job.Name);
         });
 
         var caseResults = new List<RcaCaseResult>(suite.Count);
+        var explanations = new List<string>();
         foreach (var job in suite)
         {
             var (events, _, truth) = results[job.Name];
-            caseResults.Add(RcaScoring.Score(job.Name, truth.Faults[0], events));
+            var result = RcaScoring.Score(job.Name, truth.Faults[0], events);
+            caseResults.Add(result);
+            if (diagnostics.TryGetValue(job.Name, out var diagnostic))
+            {
+                explanations.Add(diagnostic.Format(result, events));
+            }
         }
 
         var byKind = new List<RcaSummary>();
@@ -129,14 +160,17 @@ public static class RcaEvaluation
             faultFreeAnomalies = counters.Anomalies;
         }
 
-        return new RcaReport(caseResults, byKind, options.FaultFreeDays, faultFreeIncidents, faultFreeAnomalies);
+        return new RcaReport(caseResults, byKind, options.FaultFreeDays, faultFreeIncidents, faultFreeAnomalies, explanations);
     }
 
     /// <summary>Simulates one scenario and feeds it through a fresh pipeline in event time.</summary>
-    public static (IReadOnlyList<IncidentEvent> Events, PipelineCounters Counters, GroundTruth Truth) RunCase(ScenarioOptions scenario, PipelineOptions pipelineOptions)
+    /// <param name="scenario">The scenario to simulate.</param>
+    /// <param name="pipelineOptions">Pipeline settings.</param>
+    /// <param name="trace">Optional diagnostic callback (<see cref="EventTimePipeline.Trace"/>).</param>
+    public static (IReadOnlyList<IncidentEvent> Events, PipelineCounters Counters, GroundTruth Truth) RunCase(ScenarioOptions scenario, PipelineOptions pipelineOptions, Action<PipelineTrace>? trace = null)
     {
         var simulator = new ShopSimulator(scenario);
-        var pipeline = new EventTimePipeline(pipelineOptions);
+        var pipeline = new EventTimePipeline(pipelineOptions) { Trace = trace };
         var events = new List<IncidentEvent>();
         foreach (var batch in simulator.Batches())
         {

@@ -71,6 +71,9 @@ public sealed class PipelineOptions
     /// <summary>Maximum series with detector state (label explosions); beyond it new series are counted and dropped.</summary>
     public int MaxSeries { get; set; } = 100_000;
 
+    /// <summary>What a new series does at <see cref="MaxSeries"/>: rejected (default) or the least recently seen series evicted (the worker's choice).</summary>
+    public SeriesLimitPolicy SeriesLimitPolicy { get; set; } = SeriesLimitPolicy.RejectNew;
+
     /// <summary>Detector profiles; built-in profiles when null.</summary>
     public ProfileSet? Profiles { get; set; }
 
@@ -86,13 +89,26 @@ public sealed class PipelineOptions
     public CorrelatorOptions Correlator { get; set; } = new() { MinSignalsToOpen = 2 };
 
     /// <summary>
-    /// Consecutive points of a series that must each raise a verdict before its verdicts reach the
+    /// Consecutive abnormal points of a series (raising a verdict, outside the detector's band, or
+    /// beyond the band of the episode's first verdict) before its verdicts reach the
     /// correlator (the held ones are then passed on together), like the <c>for:</c> clause of a
     /// Prometheus alert rule. 2: with ~165 series at one point a minute, single-minute spikes of
     /// fault-free traffic opened an incident every half hour in <c>eval rca</c>; requiring a
     /// second minute removed them at the cost of one minute of detection time. 1 disables it.
     /// </summary>
     public int ConfirmPoints { get; set; } = 2;
+
+    /// <summary>
+    /// How long (event time, ms) after a series' last verdict its points that stay beyond the band
+    /// of the episode's first verdict keep its incident signal alive (see
+    /// <see cref="IncidentCorrelator.Sustain"/>): 60 min. The detectors adapt to a new level and
+    /// stop firing within minutes, so without it a fault that is still going on had its cause's
+    /// signals retired after <see cref="CorrelatorOptions.SignalTtlMs"/> while a caller's sporadic
+    /// verdicts kept the incident open: in <c>eval rca</c>, a frontend → cart delay was ranked
+    /// on cart for 20 min, then on frontend alone. The cap ends incidents on a level that has
+    /// become the new normal. 0 disables sustaining.
+    /// </summary>
+    public long SustainMs { get; set; } = 60 * 60_000L;
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first setting out of range.</summary>
     public void Validate()
@@ -120,6 +136,11 @@ public sealed class PipelineOptions
         if (ConfirmPoints < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(ConfirmPoints), ConfirmPoints, "ConfirmPoints must be at least 1.");
+        }
+
+        if (SustainMs < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(SustainMs), SustainMs, "SustainMs must not be negative.");
         }
 
         if (MinErrorsPerBucket < 0)

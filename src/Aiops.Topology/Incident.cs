@@ -71,7 +71,7 @@ public sealed record IncidentSignal
     /// <summary>Event time the anomalous behaviour started (Unix ms).</summary>
     public long SinceMs { get; init; }
 
-    /// <summary>Event time of the latest verdict for this series and detector (Unix ms).</summary>
+    /// <summary>Event time of the latest verdict for this series and detector, or of the latest point that sustained it (Unix ms).</summary>
     public long LastSeenMs { get; init; }
 
     /// <summary>Number of verdicts merged into this signal (a persistent fault keeps firing; noise fires once).</summary>

@@ -185,6 +185,25 @@ public sealed class IncidentCorrelator
     }
 
     /// <summary>
+    /// Records that <paramref name="series"/> is still abnormal at <paramref name="timestampMs"/>
+    /// without a new verdict (its detector has adapted to the shifted level, but the value is still
+    /// beyond the band of its first verdict): every signal of that series in a not-yet-resolved
+    /// incident counts as seen then, so the incident neither resolves nor retires the signal while
+    /// its symptom lasts. Starts no incident.
+    /// </summary>
+    /// <returns>True when an incident held a signal of the series.</returns>
+    public bool Sustain(SeriesKey series, long timestampMs)
+    {
+        var found = false;
+        foreach (var incident in _open)
+        {
+            found |= incident.Sustain(series, timestampMs);
+        }
+
+        return found;
+    }
+
+    /// <summary>
     /// Moves event time to <paramref name="eventTimeMs"/> and returns the incident events due:
     /// opens after the open delay, updates when the evidence changed the incident, resolves after
     /// the quiet time.
@@ -434,6 +453,39 @@ public sealed class IncidentCorrelator
                 Verdicts = 1,
             });
             SignalOrder.Add(key);
+        }
+
+        public bool Sustain(SeriesKey series, long timestampMs)
+        {
+            var found = false;
+            foreach (var key in SignalOrder)
+            {
+                if (key.Series != series)
+                {
+                    continue;
+                }
+
+                var signal = Signals[key];
+                if (timestampMs > signal.LastSeenMs)
+                {
+                    Signals[key] = signal with { LastSeenMs = timestampMs };
+                }
+
+                found = true;
+            }
+
+            if (found)
+            {
+                LastEvidenceMs = Math.Max(LastEvidenceMs, timestampMs);
+                if (EvidenceTimestamps.Count < 8)
+                {
+                    EvidenceTimestamps.Add(timestampMs);
+                }
+
+                Dirty = true;
+            }
+
+            return found;
         }
 
         /// <summary>Signals with a verdict within <paramref name="ttlMs"/> of the latest evidence, in arrival order.</summary>

@@ -5,7 +5,10 @@ using Aiops.Core;
 using Aiops.Detection;
 using Aiops.Pipeline;
 using Aiops.Simulation;
+using Aiops.Simulation.GenAi;
 using Aiops.Worker.Demo;
+using Aiops.Worker.GenAi;
+using Aiops.Worker.Outbound;
 using Aiops.Worker.Processing;
 using Spectre.Console;
 
@@ -24,6 +27,9 @@ internal static class ReplayRunner
         var reader = DatasetReader.Read(dataset);
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "Read {0:N0} records from {1} file(s) in [grey]{2}[/]; {3} bad record(s).",
             reader.Records.Count, reader.Files.Count, Markup.Escape(dataset), reader.Errors.Values.Sum());
+        var configuration = OutboundServices.LoadConfiguration();
+        var redaction = OutboundServices.RedactionFrom(configuration);
+        var genAi = GenAiFeed.FromConfiguration(configuration);
         var pipeline = new EventTimePipeline();
         var recorder = new SeriesRecorder();
         pipeline.DetectionObserver = recorder.Record;
@@ -38,6 +44,7 @@ internal static class ReplayRunner
                 if (r.IsSpan)
                 {
                     pipeline.AddSpan(r.Span);
+                    genAi.Add(r.Span, pipeline);
                 }
                 else
                 {
@@ -51,11 +58,15 @@ internal static class ReplayRunner
                 }
             }
 
+            genAi.Flush(pipeline);
             pipeline.Flush();
             processor.DrainIncidents(messages);
             task.Value = task.MaxValue;
         });
 
+        // Everything written below leaves the process: incidents and report go through the redaction gate.
+        var rawMessages = messages;
+        messages = redaction.Incidents(messages);
         Directory.CreateDirectory(output);
         var incidentsPath = Path.Combine(output, "incidents.jsonl");
         using (var file = File.Create(incidentsPath))
@@ -70,13 +81,21 @@ internal static class ReplayRunner
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "{0} incident events ({1} incidents) written to [grey]{2}[/].",
             messages.Count, messages.Select(static m => m.IncidentId).Distinct().Count(), Markup.Escape(incidentsPath));
 
+        var comparisons = genAi.Aggregator.Variants.Compare();
+        foreach (var c in comparisons)
+        {
+            AnsiConsole.MarkupLine("GenAI: {0}", Markup.Escape(redaction.Text(GenAiReportSection.Describe(c))));
+        }
+
+        var genAiTruthPath = Path.Combine(dataset, GenAiGroundTruth.FileName);
+        var genAiSection = GenAiReportSection.Render(redaction, comparisons, File.Exists(genAiTruthPath) ? GenAiGroundTruth.Load(genAiTruthPath) : null, messages);
         var truthPath = Path.Combine(dataset, "ground_truth.json");
         if (File.Exists(truthPath))
         {
             var truth = GroundTruth.Load(truthPath);
             var reportPath = Path.Combine(output, "report.html");
-            var plots = WritePlots(output, messages, recorder);
-            File.WriteAllText(reportPath, Report(dataset, truth, messages, reader, plots));
+            var plots = WritePlots(output, rawMessages, recorder, redaction.Series);
+            File.WriteAllText(reportPath, Report(redaction.Text(dataset), ReplayRedaction.TruthFor(redaction, truth), messages, ReplayRedaction.PointsFor(redaction, reader), plots, genAiSection));
             AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "Report with scores and {0} plot(s): [grey]{1}[/].", plots.Count, Markup.Escape(reportPath));
         }
 
@@ -92,7 +111,11 @@ internal static class ReplayRunner
     /// detectors fired without making an incident (most fired points first), so a replay that
     /// opened nothing still shows what the detectors saw.
     /// </summary>
-    internal static List<PlotFile> WritePlots(string output, IReadOnlyList<IncidentMessage> messages, SeriesRecorder recorder)
+    /// <param name="output">The output directory.</param>
+    /// <param name="messages">The incident events as the pipeline made them (before redaction, so their series match the recorder's).</param>
+    /// <param name="recorder">What the detectors saw per series.</param>
+    /// <param name="shown">How a series is named where it leaves the process (plot titles, the report): the redaction gate.</param>
+    internal static List<PlotFile> WritePlots(string output, IReadOnlyList<IncidentMessage> messages, SeriesRecorder recorder, Func<SeriesKey, SeriesKey> shown)
     {
         var inIncidents = new Dictionary<SeriesKey, List<FlaggedPoint>>();
         foreach (var m in messages)
@@ -153,15 +176,15 @@ internal static class ReplayRunner
             points.Sort(static (a, b) => a.TimestampMs.CompareTo(b.TimestampMs));
             var samples = recorder.Series.GetValueOrDefault(series) ?? [];
             var file = string.Create(CultureInfo.InvariantCulture, $"plots/{plots.Count + 1:00}.png");
-            File.WriteAllBytes(Path.Combine(output, file), PngPlot.Render(series.ToString(), samples, [.. points.Select(static p => (p.TimestampMs, p.Observed))]));
-            plots.Add(new PlotFile(series, file, points, samples.Count, inIncident));
+            File.WriteAllBytes(Path.Combine(output, file), PngPlot.Render(shown(series).ToString(), samples, [.. points.Select(static p => (p.TimestampMs, p.Observed))]));
+            plots.Add(new PlotFile(shown(series), file, points, samples.Count, inIncident));
         }
 
         return plots;
     }
 
     /// <summary>The HTML report: AC@1, AC@3, Avg@5 over the faults, one row per fault, one PNG per flagged series with its verdicts.</summary>
-    internal static string Report(string dataset, GroundTruth truth, IReadOnlyList<IncidentMessage> messages, DatasetReader reader, IReadOnlyList<PlotFile>? plots = null)
+    internal static string Report(string dataset, GroundTruth truth, IReadOnlyList<IncidentMessage> messages, DatasetReader reader, IReadOnlyList<PlotFile>? plots = null, string extraSection = "")
     {
         var latest = new Dictionary<string, IncidentMessage>(StringComparer.Ordinal);
         foreach (var m in messages)
@@ -215,7 +238,7 @@ internal static class ReplayRunner
             html.Append("</table>");
         }
 
-        html.Append("</body></html>");
+        html.Append(extraSection).Append("</body></html>");
         return html.ToString();
     }
 }
