@@ -158,26 +158,60 @@ internal static partial class BenchCommand
         var t = timing.Stop();
         Print("pipeline only", workload.Items, t, string.Create(CultureInfo.InvariantCulture, $"{c.Points:N0} detector updates over {c.Series:N0} series, {c.Anomalies:N0} anomalies, {c.Incidents:N0} incidents, {pipeline.TopologyCounters.Late:N0} late spans"));
         return c;
+    }
 
-        static void Feed(EventTimePipeline pipeline, List<(MetricPoint[] Points, SpanRecord[] Spans)> decoded, int count)
+    /// <summary>Feeds the first <paramref name="count"/> decoded records to <paramref name="pipeline"/> as the worker does: each record's spans, then its points.</summary>
+    internal static void Feed(EventTimePipeline pipeline, List<(MetricPoint[] Points, SpanRecord[] Spans)> decoded, int count)
+    {
+        for (var r = 0; r < count; r++)
         {
-            for (var r = 0; r < count; r++)
+            var (points, spans) = decoded[r];
+            for (var i = 0; i < spans.Length; i++)
             {
-                var (points, spans) = decoded[r];
-                for (var i = 0; i < spans.Length; i++)
-                {
-                    pipeline.AddSpan(spans[i]);
-                }
+                pipeline.AddSpan(spans[i]);
+            }
 
-                for (var i = 0; i < points.Length; i++)
-                {
-                    pipeline.AddMetric(points[i]);
-                }
+            for (var i = 0; i < points.Length; i++)
+            {
+                pipeline.AddMetric(points[i]);
             }
         }
     }
 
     private static async Task<int> MeasureEndToEndAsync(Workload workload, int window, double decodeCpuPerItem, PipelineCounters? reference, CancellationToken cancellationToken)
+    {
+        if (await RunEndToEndAsync(workload, window, cancellationToken).ConfigureAwait(false) is not { } run)
+        {
+            return 1;
+        }
+
+        var (first, steady, end, c) = (run.First, run.Steady, run.End, run.Counters);
+        var items = end.Items;
+        var elapsed = end.Wall - first.Wall;
+        Print("end to end (Kafka)", items, new Timing(elapsed, end.Cpu - first.Cpu, 0), string.Create(CultureInfo.InvariantCulture, $"first record read to last span processed; CPU = whole process incl. producer and mock broker; {run.Records:N0} records, {run.DeadLetters} dead letters, {c.Points:N0} detector updates, {run.LateSpans:N0} late spans"));
+        Print("  steady state", end.Items - steady.Items, new Timing(end.Wall - steady.Wall, end.Cpu - steady.Cpu, 0), "the last 3/4 of the records (JIT tiering and detector warm-up behind)");
+        var threads = ThreadTimes.Since(steady.Threads);
+        PrintThreads(threads, end.Cpu - steady.Cpu, end.Items - steady.Items);
+        if (reference is { } r && (r.Points != c.Points || r.Spans != c.Spans))
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warning: the worker did different work from the pipeline-only stage ({c.Spans:N0} vs {r.Spans:N0} spans, {c.Points:N0} vs {r.Points:N0} detector updates)."));
+        }
+
+        if (!double.IsNaN(decodeCpuPerItem) && elapsed > TimeSpan.Zero)
+        {
+            var busiest = threads.Count > 0 ? threads[0].Cpu.TotalSeconds : double.NaN;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"decode share of end to end: {decodeCpuPerItem * items / elapsed.TotalSeconds * 100:0.0} % of the wall time ({decodeCpuPerItem * items * 1000:0} ms of decode CPU in {elapsed.TotalMilliseconds:0} ms); steady state: {decodeCpuPerItem * (end.Items - steady.Items) / busiest * 100:0.0} % of the busiest thread's CPU"));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average at end: {LoadAverage()}"));
+        return 0;
+    }
+
+    /// <summary>
+    /// The end-to-end stage: an embedded broker, the worker host, and the paced producer (see the
+    /// remarks); null (with the reason printed) when the worker stopped making progress for 30 s.
+    /// </summary>
+    internal static async Task<EndToEndRun?> RunEndToEndAsync(Workload workload, int window, CancellationToken cancellationToken)
     {
         using var broker = EmbeddedBroker.Start();
         await broker.CreateTopicsAsync([("otlp_metrics", 1), ("otlp_spans", 1), ("aiops.incidents", 1), ("aiops.deadletter", 1)]).ConfigureAwait(false);
@@ -258,7 +292,7 @@ internal static partial class BenchCommand
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"end to end: no progress for 30 s at {records:N0} of {total:N0} records consumed{(produce.Exception is { } ex ? $" (producer: {ex.GetBaseException().Message})" : string.Empty)}; aborted."));
                 await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
-                return 1;
+                return null;
             }
 
             await Task.Delay(2, cancellationToken).ConfigureAwait(false);
@@ -267,28 +301,8 @@ internal static partial class BenchCommand
         var end = Mark.Take(wall, metrics);
         await produce.ConfigureAwait(false);
         await host.StopAsync(cancellationToken).ConfigureAwait(false);
-        var c = pipeline.Counters;
         first ??= end;
-        steady ??= first;
-        var items = end.Items;
-        var elapsed = end.Wall - first.Wall;
-        Print("end to end (Kafka)", items, new Timing(elapsed, end.Cpu - first.Cpu, 0), string.Create(CultureInfo.InvariantCulture, $"first record read to last span processed; CPU = whole process incl. producer and mock broker; {metrics.Records:N0} records, {metrics.DeadLetters} dead letters, {c.Points:N0} detector updates, {pipeline.TopologyCounters.Late:N0} late spans"));
-        Print("  steady state", end.Items - steady.Items, new Timing(end.Wall - steady.Wall, end.Cpu - steady.Cpu, 0), "the last 3/4 of the records (JIT tiering and detector warm-up behind)");
-        var threads = ThreadTimes.Since(steady.Threads);
-        PrintThreads(threads, end.Cpu - steady.Cpu, end.Items - steady.Items);
-        if (reference is { } r && (r.Points != c.Points || r.Spans != c.Spans))
-        {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warning: the worker did different work from the pipeline-only stage ({c.Spans:N0} vs {r.Spans:N0} spans, {c.Points:N0} vs {r.Points:N0} detector updates)."));
-        }
-
-        if (!double.IsNaN(decodeCpuPerItem) && elapsed > TimeSpan.Zero)
-        {
-            var busiest = threads.Count > 0 ? threads[0].Cpu.TotalSeconds : double.NaN;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"decode share of end to end: {decodeCpuPerItem * items / elapsed.TotalSeconds * 100:0.0} % of the wall time ({decodeCpuPerItem * items * 1000:0} ms of decode CPU in {elapsed.TotalMilliseconds:0} ms); steady state: {decodeCpuPerItem * (end.Items - steady.Items) / busiest * 100:0.0} % of the busiest thread's CPU"));
-        }
-
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load average at end: {LoadAverage()}"));
-        return 0;
+        return new EndToEndRun(first, steady ?? first, end, pipeline.Counters, pipeline.TopologyCounters.Late, metrics.Records, metrics.DeadLetters);
     }
 
     /// <summary>Where the process's CPU went during the end-to-end stage, per thread (the consume loop is the busiest managed one).</summary>
@@ -332,8 +346,11 @@ internal static partial class BenchCommand
         return parts.Length >= 3 ? $"{parts[0]} {parts[1]} {parts[2]}" : "n/a";
     }
 
+    /// <summary>What the end-to-end stage measured: progress marks at the first record, after a quarter of them and at the end; the worker pipeline's counters.</summary>
+    internal sealed record EndToEndRun(Mark First, Mark Steady, Mark End, PipelineCounters Counters, long LateSpans, long Records, long DeadLetters);
+
     /// <summary>Progress of the end-to-end stage at one instant: wall, process CPU, per-thread CPU, data points decoded.</summary>
-    private sealed record Mark(TimeSpan Wall, TimeSpan Cpu, Dictionary<int, (string Name, long Ticks)> Threads, long Items)
+    internal sealed record Mark(TimeSpan Wall, TimeSpan Cpu, Dictionary<int, (string Name, long Ticks)> Threads, long Items)
     {
         public static Mark Take(Stopwatch wall, WorkerMetrics metrics) =>
             new(wall.Elapsed, Process.GetCurrentProcess().TotalProcessorTime, ThreadTimes.Read(), metrics.Points + metrics.Spans);
@@ -342,7 +359,7 @@ internal static partial class BenchCommand
     private sealed record Settings(int Minutes, double TracesPerMinute, int Window, string Stages);
 
     /// <summary>The encoded records, in event-time order (each minute's metrics record, then its span records).</summary>
-    private sealed class Workload
+    internal sealed class Workload
     {
         private Workload(List<(bool IsSpan, byte[] Bytes)> records, long points, long spans)
         {

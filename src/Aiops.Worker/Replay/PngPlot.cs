@@ -49,7 +49,7 @@ internal static class PngPlot
     public const int Height = 300;
 
     /// <summary>Renders the plot and returns the PNG bytes; <paramref name="flagged"/> are the (time, observed) pairs marked red.</summary>
-    public static byte[] Render(string title, IReadOnlyList<SeriesSample> samples, IReadOnlyList<(long TimestampMs, double Observed)> flagged)
+    public static byte[] Render(string title, IReadOnlyList<SeriesSample> samples, IReadOnlyList<(long TimestampMs, double Value)> flagged)
     {
         using var plot = new Plot();
         plot.Title(title, size: 13);
@@ -83,13 +83,7 @@ internal static class PngPlot
 
         if (samples.Count > 0)
         {
-            var xs = new double[samples.Count];
-            var ys = new double[samples.Count];
-            for (var i = 0; i < samples.Count; i++)
-            {
-                (xs[i], ys[i]) = (ToX(samples[i].TimestampMs), samples[i].Observed);
-            }
-
+            var (xs, ys) = Columns([.. samples.Select(static s => (s.TimestampMs, s.Observed))]);
             var observed = plot.Add.ScatterLine(xs, ys, Color.FromHex("#1f77b4"));
             observed.LineWidth = 1.5f;
             observed.LegendText = "observed";
@@ -97,13 +91,7 @@ internal static class PngPlot
 
         if (flagged.Count > 0)
         {
-            var xs = new double[flagged.Count];
-            var ys = new double[flagged.Count];
-            for (var i = 0; i < flagged.Count; i++)
-            {
-                (xs[i], ys[i]) = (ToX(flagged[i].TimestampMs), flagged[i].Observed);
-            }
-
+            var (xs, ys) = Columns(flagged);
             var marks = plot.Add.ScatterPoints(xs, ys, Color.FromHex("#d62728"));
             marks.MarkerSize = 9;
             marks.LegendText = "flagged";
@@ -112,6 +100,19 @@ internal static class PngPlot
         plot.Axes.DateTimeTicksBottom();
         plot.ShowLegend(Alignment.UpperLeft);
         return plot.GetImageBytes(Width, Height, ImageFormat.Png);
+    }
+
+    /// <summary>The x (date) and y columns of (time, value) pairs.</summary>
+    private static (double[] Xs, double[] Ys) Columns(IReadOnlyList<(long TimestampMs, double Value)> points)
+    {
+        var xs = new double[points.Count];
+        var ys = new double[points.Count];
+        for (var i = 0; i < points.Count; i++)
+        {
+            (xs[i], ys[i]) = (ToX(points[i].TimestampMs), points[i].Value);
+        }
+
+        return (xs, ys);
     }
 
     /// <summary>Event time as the OLE automation date ScottPlot's date-time axis reads.</summary>
