@@ -291,7 +291,8 @@ public sealed class EventTimePipeline
     /// <summary>
     /// Series selection: the RED point's scope is read from its label (none = service,
     /// <c>callee=</c>, <c>instance=</c>, <c>operation=</c>), and latency quantiles of buckets with
-    /// fewer than <see cref="PipelineOptions.MinRequestsPerBucket"/> requests are skipped (the
+    /// fewer than <see cref="PipelineOptions.MinRequestsPerBucket"/> requests (tails: fewer than
+    /// <see cref="PipelineOptions.MinRequestsForTail"/>) are skipped (the
     /// aggregator emits a bucket's error ratio, with its request count, before its quantiles).
     /// </summary>
     private bool Selected(in MetricPoint point)
@@ -319,7 +320,8 @@ public sealed class EventTimePipeline
         {
             var counted = ReferenceEquals(_countService, series.Service) || string.Equals(_countService, series.Service, StringComparison.Ordinal);
             counted = counted && string.Equals(_countLabels, labels, StringComparison.Ordinal);
-            var enough = counted && _countRequests >= _options.MinRequestsPerBucket;
+            var tail = series.Metric is RedMetrics.LatencyP95 or RedMetrics.LatencyP99;
+            var enough = counted && _countRequests >= (tail ? Math.Max(_options.MinRequestsPerBucket, _options.MinRequestsForTail) : _options.MinRequestsPerBucket);
             if (!enough)
             {
                 Trace?.Invoke(new PipelineTrace(TraceFate.BelowRequestFloor, point, null));
@@ -352,6 +354,14 @@ public sealed class EventTimePipeline
             if (!raised)
             {
                 // The common case: a normal point of a series with no episode going on.
+                return;
+            }
+
+            if (_options.MinHistoryPoints > 0 && _aggregator.WindowBucketsOf(point.Series) > 1
+                && _registry.Detectors.TryGetValue(point.Series, out var detector)
+                && detector.Counters.Accepted < _options.MinHistoryPoints)
+            {
+                TraceVerdicts(TraceFate.Immature, point);
                 return;
             }
 
@@ -403,7 +413,7 @@ public sealed class EventTimePipeline
             gate.LastVerdictMs = point.TimestampMs;
         }
 
-        if (gate.Streak < _options.ConfirmPoints)
+        if (gate.Streak < RequiredStreak(point))
         {
             if (raised)
             {
@@ -438,6 +448,25 @@ public sealed class EventTimePipeline
         {
             _correlator.Sustain(point.Series, point.TimestampMs);
         }
+    }
+
+    /// <summary>
+    /// The streak that confirms an episode: <see cref="PipelineOptions.ConfirmPoints"/> points with
+    /// no request in common. A quiet series' points are computed over windows of w buckets (see
+    /// <see cref="TopologyOptions.MinWindowRequests"/>), so consecutive points share requests and
+    /// one slow request moves w of them: c independent points then take (c − 1)·w + 1 points.
+    /// Without it, in <c>eval rca</c> the windowed P50s of <c>email</c> and <c>accounting</c>
+    /// opened 3 incidents in the fault-free week.
+    /// </summary>
+    private int RequiredStreak(in MetricPoint point)
+    {
+        var confirm = _options.ConfirmPoints;
+        if (confirm <= 1 || point.Kind is not (MetricKind.Latency or MetricKind.ErrorRate))
+        {
+            return confirm;
+        }
+
+        return ((confirm - 1) * _aggregator.WindowBucketsOf(point.Series)) + 1;
     }
 
     /// <summary>
