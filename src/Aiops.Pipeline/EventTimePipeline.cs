@@ -18,7 +18,9 @@ namespace Aiops.Pipeline;
 /// <see cref="PipelineOptions.ServiceMetrics"/> and siblings) and the resource points →
 /// detection's <see cref="DetectorRegistry"/> (one <see cref="SeriesDetector"/> per series) →
 /// <see cref="Anomaly"/> verdicts → topology's <see cref="IncidentCorrelator"/> (grouping on the
-/// graph, RCA ranking, remediation hints) → <see cref="IncidentEvent"/>s.</para>
+/// graph, RCA ranking, remediation hints) → <see cref="IncidentEvent"/>s. Spans also feed the
+/// <see cref="SloMonitor"/> of the configured SLOs (<see cref="PipelineOptions.Slo"/>), whose
+/// burn-rate alerts reach the correlator as symptom signals.</para>
 /// <para>No I/O, no wall clock: the watermark is the largest event time seen (a span's end, a
 /// point's timestamp); every <see cref="PipelineOptions.AdvanceIntervalMs"/> of it, the buckets
 /// older than one bucket plus <see cref="PipelineOptions.AllowedLatenessMs"/> close and the
@@ -32,6 +34,8 @@ public sealed class EventTimePipeline
     private readonly PipelineOptions _options;
     private readonly SpanAggregator _aggregator;
     private readonly IncidentCorrelator _correlator;
+    private readonly SloMonitor? _slo;
+    private readonly List<Anomaly> _sloAlerts = [];
     private readonly HashSet<string> _serviceMetrics;
     private readonly HashSet<string> _edgeMetrics;
     private readonly HashSet<string> _instanceMetrics;
@@ -65,6 +69,13 @@ public sealed class EventTimePipeline
         _aggregator = new SpanAggregator(topology);
         _correlator = new IncidentCorrelator(_aggregator.Graph, _options.Correlator, _aggregator.GetExemplarTraceIds);
         _registry = new DetectorRegistry(_options.Profiles, _options.MaxSeries);
+        if (_options.Slo.Objectives.Count > 0)
+        {
+            _options.Slo.BucketWidthMs = _options.BucketMs;
+            _options.Slo.AllowedLatenessMs = _options.AllowedLatenessMs;
+            _slo = new SloMonitor(_options.Slo);
+        }
+
         _serviceMetrics = new HashSet<string>(_options.ServiceMetrics, StringComparer.Ordinal);
         _edgeMetrics = new HashSet<string>(_options.EdgeMetrics, StringComparer.Ordinal);
         _instanceMetrics = new HashSet<string>(_options.InstanceMetrics, StringComparer.Ordinal);
@@ -119,6 +130,7 @@ public sealed class EventTimePipeline
 
         _spans++;
         _aggregator.Observe(span);
+        _slo?.Observe(span);
         Advance(span.EndUnixNanos / 1_000_000);
         return true;
     }
@@ -270,6 +282,18 @@ public sealed class EventTimePipeline
             if (Selected(point))
             {
                 Detect(point);
+            }
+        }
+
+        if (_slo is not null)
+        {
+            // Burn-rate alerts are already confirmed by their two windows: no episode gate.
+            _sloAlerts.Clear();
+            _slo.AdvanceTo(_watermarkMs, _sloAlerts);
+            foreach (var alert in _sloAlerts)
+            {
+                _anomalies++;
+                Forward(alert);
             }
         }
 

@@ -83,6 +83,16 @@ public sealed class PipelineOptions
     /// <summary>Detector profiles; built-in profiles when null.</summary>
     public ProfileSet? Profiles { get; set; }
 
+    /// <summary>
+    /// Service level objectives whose multi-window burn-rate alerts (<see cref="SloMonitor"/>)
+    /// join the incidents as symptom signals: they page, the detectors' signals explain. None by
+    /// default; in the worker they come from the "Pipeline:Slo" configuration section, e.g.
+    /// <c>{"Objectives": [{"Name": "checkout-latency", "Service": "checkout", "Kind": "Latency",
+    /// "Objective": 0.999, "LatencyThresholdMs": 300}]}</c>. <see cref="BucketMs"/> and
+    /// <see cref="AllowedLatenessMs"/> override its bucket width and lateness.
+    /// </summary>
+    public SloOptions Slo { get; set; } = new();
+
     /// <summary>Span aggregation settings; <see cref="BucketMs"/> and <see cref="AllowedLatenessMs"/> override its bucket width and pairing wait.</summary>
     public TopologyOptions Topology { get; set; } = new();
 
@@ -187,6 +197,7 @@ public sealed class PipelineOptions
         ArgumentNullException.ThrowIfNull(OperationMetrics);
         ArgumentNullException.ThrowIfNull(Topology);
         ArgumentNullException.ThrowIfNull(Correlator);
+        ArgumentNullException.ThrowIfNull(Slo);
         Correlator.Validate();
     }
 }

@@ -53,7 +53,8 @@ public sealed class RcaOptions
 /// node v gets four scores in [0, 1]:</para>
 /// <list type="bullet">
 /// <item><b>severity</b> s(v): noisy-or 1 − Π(1 − score/2) over its cause-like signals; a
-/// throughput fall is an effect of upstream trouble, so a node with only that counts at 0.3.</item>
+/// throughput fall is an effect of upstream trouble and an SLO burn-rate alert is a symptom (it
+/// says users suffer at that service, not why), so a node with only those counts at 0.3.</item>
 /// <item><b>onset</b>: exp(−(since(v) − since_min) / τ), causes start first.</item>
 /// <item><b>explanation</b>: ½·(1 − max over anomalous callees c that started no later of s(c))
 /// + ½·(share of v's callers that are anomalous and either started no earlier than v or fired on
@@ -125,7 +126,7 @@ public static class RootCauseRanker
             foreach (var s in list)
             {
                 double score = Math.Clamp(s.Score, 0, 1);
-                if (s.Kind == MetricKind.Throughput && s.Direction == Direction.Down)
+                if ((s.Kind == MetricKind.Throughput && s.Direction == Direction.Down) || s.Detector == DetectorKind.BurnRate)
                 {
                     effectMiss *= 1 - (0.5 * score);
                 }
