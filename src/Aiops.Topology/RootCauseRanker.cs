@@ -56,7 +56,8 @@ public sealed class RcaOptions
 /// throughput fall is an effect of upstream trouble and an SLO burn-rate alert is a symptom (it
 /// says users suffer at that service, not why), so a node with only those counts at 0.3.</item>
 /// <item><b>onset</b>: exp(−(since(v) − since_min) / τ), causes start first.</item>
-/// <item><b>explanation</b>: ½·(1 − max over anomalous callees c that started no later of s(c))
+/// <item><b>explanation</b>: ½·(1 − max over anomalous callees c of: 1 if v fired on its own
+/// edge series to c (v witnessed c), else s(c), halved if c started later)
 /// + ½·(share of v's callers that are anomalous and either started no earlier than v or fired on
 /// their own edge series to v, × 0.3 if v only lost throughput): an anomalous
 /// callee below an anomalous caller takes the blame, so it moves down the call chain.</item>
@@ -193,11 +194,18 @@ public static class RootCauseRanker
         for (int i = 0; i < n; i++)
         {
             onset[i] = Math.Exp(-(double)(since[i] - firstOnset) / Math.Max(1, options.OnsetScaleMs));
+            // Explained by a callee below it: fully when this node witnessed it (its own edge
+            // series to the callee fired: it measured the callee slow or failing, so its own
+            // latency or errors are what it got from the callee), otherwise by the callee's
+            // severity, halved if the callee started later. In eval rca, without the witness
+            // test, checkout (6 error signals, its own and its caller's edge to it) outranked the
+            // product-catalog error burst it was passing on, whose verdicts scored lower.
             double explainedBelow = 0;
             foreach (int c in callees[i])
             {
+                bool witnessed = witnesses[c] is { } seen && seen.Contains(names[i]);
                 double compat = since[c] <= since[i] + options.OnsetSlackMs ? 1.0 : 0.5;
-                explainedBelow = Math.Max(explainedBelow, severity[c] * compat);
+                explainedBelow = Math.Max(explainedBelow, witnessed ? 1.0 : severity[c] * compat);
             }
 
             // Callers it can explain: anomalous and either not started before it (within the
