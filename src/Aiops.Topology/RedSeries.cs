@@ -315,6 +315,13 @@ internal sealed class RedSeries
             kept.Failed0 = slot.FailedTrace0;
             kept.Failed1 = slot.FailedTrace1;
             kept.FailedCount = slot.FailedCount;
+            if (Scope == RedScope.Instance && ScopeKey is not null && Owner.Node.Instances.TryGetValue(ScopeKey, out var replica))
+            {
+                replica.LatencyP50Ms = p50;
+                replica.ErrorRatio = (double)windowErrors / windowCount;
+                replica.RedBucketMs = start;
+            }
+
             if (Edge is { } edge)
             {
                 edge.CallRate = count / seconds;
