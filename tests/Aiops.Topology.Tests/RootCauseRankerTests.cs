@@ -221,4 +221,20 @@ public class RootCauseRankerTests
         Assert.Equal(1.0, walk[2]);
         Assert.True(walk[2] > walk[1] && walk[1] > walk[0]);
     }
+
+    [Fact]
+    public void ANodeThatWitnessedItsCalleeGetsNoSelfLoopSoTheWalkMovesToTheCallee()
+    {
+        // frontend (0.6) → recommendation (0.05): frontend's self-loop s − max s(c) = 0.55 keeps
+        // the walk there; once frontend's edge series to recommendation fired, it gets none.
+        double[] severity = [0.6, 0.05];
+        List<int>[] callees = [[1], []];
+        List<int>[] callers = [[], [0]];
+
+        double[] plain = RootCauseRanker.PersonalisedWalk(severity, callees, callers, new RcaOptions());
+        double[] witnessed = RootCauseRanker.PersonalisedWalk(severity, callees, callers, new RcaOptions(), [true, false]);
+
+        Assert.Equal(1.0, plain[0]);
+        Assert.Equal(1.0, witnessed[1]);
+    }
 }
