@@ -321,7 +321,7 @@ public sealed class SeriesDetector
             shiftN = isUp ? _posN : _negN;
             shiftDirection = isUp ? Direction.Up : Direction.Down;
             var allowed = profile.Direction == AlertDirection.Both || (isUp ? profile.Direction == AlertDirection.Up : profile.Direction == AlertDirection.Down);
-            var material = Math.Abs(shiftMean - _level) >= profile.LevelMinShiftSigmas * scale;
+            var material = Math.Abs(shiftMean - _level) >= Math.Max(profile.LevelMinShiftSigmas * scale, profile.LevelMinLongRunSigmas * levelSigma);
             if (warm && allowed && material && _cooldownLevel == 0)
             {
                 fired |= DetectorFlags.LevelShift;

@@ -13,10 +13,18 @@ public sealed class GenAiOptions
     public string VariantAttribute { get; set; } = "gen_ai.prompt.variant";
 
     /// <summary>
-    /// Span attribute carrying the time to first token in seconds (the unit of the GenAI semantic
-    /// conventions' <c>gen_ai.server.time_to_first_token</c> metric, whose name it reuses by default).
+    /// Span attribute carrying the time to first token in seconds: the GenAI semantic conventions'
+    /// <c>gen_ai.response.time_to_first_chunk</c> (time from issuing the request to the first
+    /// chunk of the streamed response, seconds; development status). Configurable because older
+    /// instrumentations put it elsewhere.
     /// </summary>
-    public string TimeToFirstTokenAttribute { get; set; } = "gen_ai.server.time_to_first_token";
+    public string TimeToFirstTokenAttribute { get; set; } = "gen_ai.response.time_to_first_chunk";
+
+    /// <summary>
+    /// The price table (USD per million tokens per model), relative to the working directory or
+    /// the executable's directory. Without it the cost series are not emitted (counted as unpriced).
+    /// </summary>
+    public string PriceTablePath { get; set; } = "models/genai/prices.json";
 
     /// <summary>
     /// Event-time window of one emitted point, ms. One minute matches the detectors' usual metric

@@ -54,7 +54,7 @@ public sealed class PromptVariantStudy
         reservoir.Add(timeToFirstTokenMs, costUsd, _random);
     }
 
-    /// <summary>Every pair of variants of the same service and model, on both signals.</summary>
+    /// <summary>Every pair of variants of the same service and model, on each signal both sides reported.</summary>
     public IReadOnlyList<VariantComparison> Compare()
     {
         var result = new List<VariantComparison>();
@@ -71,8 +71,16 @@ public sealed class PromptVariantStudy
 
                 var a = _samples[keys[i]];
                 var b = _samples[keys[j]];
-                result.Add(Comparison(keys[i], keys[j], "time_to_first_token_ms", a.Ttft, b.Ttft));
-                result.Add(Comparison(keys[i], keys[j], "cost_usd", a.Cost, b.Cost));
+                // A signal one side never reported (no TTFT attribute, an unpriced model) has nothing to compare.
+                if (a.Ttft.Count > 0 && b.Ttft.Count > 0)
+                {
+                    result.Add(Comparison(keys[i], keys[j], "time_to_first_token_ms", a.Ttft, b.Ttft));
+                }
+
+                if (a.Cost.Count > 0 && b.Cost.Count > 0)
+                {
+                    result.Add(Comparison(keys[i], keys[j], "cost_usd", a.Cost, b.Cost));
+                }
             }
         }
 

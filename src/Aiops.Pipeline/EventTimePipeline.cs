@@ -68,7 +68,7 @@ public sealed class EventTimePipeline
         topology.PairingWaitMs = _options.AllowedLatenessMs;
         _aggregator = new SpanAggregator(topology);
         _correlator = new IncidentCorrelator(_aggregator.Graph, _options.Correlator, _aggregator.GetExemplarTraceIds);
-        _registry = new DetectorRegistry(_options.Profiles, _options.MaxSeries);
+        _registry = new DetectorRegistry(_options.Profiles, _options.MaxSeries, _options.SeriesLimitPolicy);
         if (_options.Slo.Objectives.Count > 0)
         {
             _options.Slo.BucketWidthMs = _options.BucketMs;
@@ -96,6 +96,13 @@ public sealed class EventTimePipeline
 
     /// <summary>The detectors, per series (for reports: baselines and bands).</summary>
     public DetectorRegistry Detectors => _registry;
+
+    /// <summary>
+    /// Optional observer of every point the detectors score, with its result (baseline, band,
+    /// p-value, score): the replay report plots the flagged series from it. Null by default, so the
+    /// worker's hot path pays one null check per point.
+    /// </summary>
+    public Action<MetricPoint, DetectionResult>? DetectionObserver { get; set; }
 
     /// <summary>Error-ratio verdicts held back because their bucket had fewer than <see cref="PipelineOptions.MinErrorsPerBucket"/> failures.</summary>
     public long SuppressedAnomalies => _suppressed;
@@ -252,7 +259,7 @@ public sealed class EventTimePipeline
             }
         }
 
-        _registry = DetectorRegistry.Load(stream, _options.Profiles, _options.MaxSeries);
+        _registry = DetectorRegistry.Load(stream, _options.Profiles, _options.MaxSeries, _options.SeriesLimitPolicy);
         _nextTickMs = long.MinValue;
     }
 
@@ -362,6 +369,7 @@ public sealed class EventTimePipeline
         _points++;
         _verdicts.Clear();
         var result = _registry.Push(point, _verdicts);
+        DetectionObserver?.Invoke(point, result);
         var raised = _verdicts.Count > 0;
         var fewErrors = point.Kind == MetricKind.ErrorRate && point.Total > 0 && point.Value * point.Total < _options.MinErrorsPerBucket - 0.5;
         if (raised && fewErrors)

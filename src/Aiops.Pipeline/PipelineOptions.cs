@@ -80,6 +80,9 @@ public sealed class PipelineOptions
     /// <summary>Maximum series with detector state (label explosions); beyond it new series are counted and dropped.</summary>
     public int MaxSeries { get; set; } = 100_000;
 
+    /// <summary>What a new series does at <see cref="MaxSeries"/>: rejected (default) or the least recently seen series evicted (the worker's choice).</summary>
+    public SeriesLimitPolicy SeriesLimitPolicy { get; set; } = SeriesLimitPolicy.RejectNew;
+
     /// <summary>Detector profiles; built-in profiles when null.</summary>
     public ProfileSet? Profiles { get; set; }
 

@@ -37,8 +37,11 @@ public sealed class RedactionOptions
         "gen_ai.system", "gen_ai.provider.name", "gen_ai.operation.name", "gen_ai.request.model",
         "gen_ai.response.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
         "gen_ai.request.max_tokens", "gen_ai.request.temperature", "gen_ai.response.finish_reasons",
-        "gen_ai.server.time_to_first_token", "gen_ai.prompt.variant",
+        "gen_ai.server.time_to_first_token", "gen_ai.response.time_to_first_chunk", "gen_ai.prompt.variant",
         "route", "method", "status", "status_code", "code", "le", "quantile",
+        // Labels the pipeline itself derives from spans (RED series, GenAI series): operation = span
+        // name, instance = service.instance.id, callee = graph node, model / variant = GenAI keys.
+        "operation", "instance", "callee", "model", "variant",
     ];
 
     /// <summary>
@@ -84,6 +87,13 @@ public sealed class RedactionOptions
     /// <summary>Mask payment card numbers that pass the Luhn check (replacement <c>[CARD]</c>).</summary>
     public bool MaskCardNumbers { get; set; } = true;
 
+    /// <summary>
+    /// What a dead letter carries: <see cref="DeadLetterPayloadMode.Redacted"/> by default, so the
+    /// dead-letter topic (read by whoever debugs the pipeline, often a wider audience than the
+    /// telemetry topics) holds no more personal data than an incident does.
+    /// </summary>
+    public DeadLetterPayloadMode DeadLetterPayload { get; set; } = DeadLetterPayloadMode.Redacted;
+
     /// <summary>Extra patterns from configuration, applied after the built-in ones.</summary>
     public IList<CustomRedactionPattern> CustomPatterns { get; set; } = [];
 
@@ -104,4 +114,26 @@ public sealed class CustomRedactionPattern
 
     /// <summary>.NET regular expression; compiled once, culture-invariant.</summary>
     public string Pattern { get; set; } = "";
+}
+
+/// <summary>How the original bytes of a record that could not be decoded leave the process.</summary>
+public enum DeadLetterPayloadMode
+{
+    /// <summary>
+    /// Through <see cref="Redactor.RedactPayload"/>: JSON (and JSON lines) with attribute bags
+    /// filtered by the allow-list and every string pattern-masked; other text pattern-masked;
+    /// binary (protobuf) with every printable run pattern-masked by <c>*</c> of the same length,
+    /// so the framing stays valid. The allow-list cannot be applied inside protobuf (the bytes are
+    /// undecodable by definition), only the patterns.
+    /// </summary>
+    Redacted = 0,
+
+    /// <summary>
+    /// The original bytes, unchanged, for byte-exact reprocessing. Only when the dead-letter topic
+    /// is protected like the input topics: it then holds whatever the producers sent.
+    /// </summary>
+    Original = 1,
+
+    /// <summary>No payload at all (an empty value); the headers still say why and where from.</summary>
+    Omitted = 2,
 }

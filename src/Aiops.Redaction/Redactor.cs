@@ -206,6 +206,75 @@ public sealed partial class Redactor
     }
 
     /// <summary>
+    /// Redacts a canonical label string (<c>k1=v1,k2=v2</c>, as series keys carry it): each value
+    /// through <see cref="RedactValue"/> under its key, each key pattern-masked. A fragment without
+    /// <c>=</c> belongs to the previous value (a value that contained a comma), so it is redacted
+    /// with that value. Returns <paramref name="labels"/> itself when nothing changed.
+    /// </summary>
+    public string RedactLabelSet(string labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        if (labels.Length == 0)
+        {
+            return labels;
+        }
+
+        var result = new StringBuilder(labels.Length + 16);
+        bool changed = false;
+        int start = 0;
+        while (start < labels.Length)
+        {
+            int eq = labels.IndexOf('=', start);
+            if (eq < 0)
+            {
+                // No key at all: mask as text.
+                string rest = labels[start..];
+                string masked = Mask(rest, sameLength: false);
+                changed |= !ReferenceEquals(rest, masked);
+                result.Append(masked);
+                break;
+            }
+
+            // The value runs to the next ",key=" (a comma followed by a fragment holding '=').
+            int end = eq + 1;
+            while (true)
+            {
+                int comma = labels.IndexOf(',', end);
+                if (comma < 0)
+                {
+                    end = labels.Length;
+                    break;
+                }
+
+                int nextEq = labels.IndexOf('=', comma + 1);
+                int nextComma = labels.IndexOf(',', comma + 1);
+                if (nextEq >= 0 && (nextComma < 0 || nextEq < nextComma))
+                {
+                    end = comma;
+                    break;
+                }
+
+                end = comma + 1;
+            }
+
+            string key = labels[start..eq];
+            string value = labels[(eq + 1)..end];
+            string maskedKey = Mask(key, sameLength: false);
+            string redacted = RedactValue(key, value);
+            changed |= !ReferenceEquals(key, maskedKey) || !ReferenceEquals(value, redacted);
+            result.Append(maskedKey).Append('=').Append(redacted);
+            if (end < labels.Length)
+            {
+                result.Append(',');
+            }
+
+            start = end + 1;
+        }
+
+        return changed ? result.ToString() : labels;
+    }
+
+    /// <summary>
     /// A copy of <paramref name="span"/> fit to leave the process: attributes redacted, and the
     /// free-text fields (name, service, instance, peer and server address) pattern-masked.
     /// Ids, times, kind and status carry no personal data and are kept.

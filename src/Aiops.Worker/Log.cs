@@ -18,6 +18,9 @@ internal static partial class Log
     [LoggerMessage(1002, LogLevel.Critical, "Fatal error, stopping the host: {Reason}")]
     public static partial void FatalError(ILogger logger, string reason, Exception? exception);
 
+    [LoggerMessage(1003, LogLevel.Information, "Kafka security: {Security}; client properties: {ClientProperties}")]
+    public static partial void KafkaSecurity(ILogger logger, string security, string clientProperties);
+
     [LoggerMessage(1100, LogLevel.Information, "Partitions assigned: {Partitions}")]
     public static partial void PartitionsAssigned(ILogger logger, string partitions);
 

@@ -279,4 +279,16 @@ public sealed class ManifestConsistencyTests
         Assert.ThrowsAny<Exception>(() => WorkerDefaults.CheckEnvironmentVariable(WorkerDefaults.EnvironmentPrefix + "Kafka__MetricTopic", "otlp_metrics"));
         Assert.ThrowsAny<Exception>(() => WorkerDefaults.CheckEnvironmentVariable(WorkerDefaults.EnvironmentPrefix + "Kafka__MetricsEncoding", "protobuf"));
     }
+
+    [Fact]
+    public void TheDeployReadmePairsEverySpanEncodingWithTheCollectorsNameForIt()
+    {
+        // Rows "| `exporter name` ... | `TopicEncoding` | ..." of the README's span-format table.
+        var rows = Regex.Matches(RepoFiles.Text("deploy/README.md"), @"^\| `(?<exporter>[a-z_]+)`[^|]*\| `(?<setting>[A-Za-z]+)` \|", RegexOptions.Multiline)
+            .ToDictionary(m => m.Groups["setting"].Value, m => m.Groups["exporter"].Value);
+        var spanEncodings = Enum.GetValues<TopicEncoding>().Where(e => e != TopicEncoding.JsonLines).ToList();
+
+        Assert.Equal(5, spanEncodings.Count); // OTLP protobuf and JSON, Jaeger protobuf and JSON, Zipkin JSON
+        Assert.All(spanEncodings, e => Assert.Equal(WorkerDefaults.CollectorEncoding(e), rows.GetValueOrDefault(e.ToString())));
+    }
 }

@@ -37,12 +37,16 @@ internal static class WorkerDefaults
 
     /// <summary>
     /// The OpenTelemetry Collector Kafka exporter's name of each encoding the worker reads
-    /// (exporter docs: <c>otlp_proto</c>, <c>otlp_json</c>); JSON lines has no exporter encoding.
+    /// (exporter docs: <c>otlp_proto</c>, <c>otlp_json</c>, and for traces <c>jaeger_proto</c>,
+    /// <c>jaeger_json</c>, <c>zipkin_json</c>); JSON lines has no exporter encoding.
     /// </summary>
     public static string CollectorEncoding(TopicEncoding encoding) => encoding switch
     {
         TopicEncoding.OtlpProtobuf => "otlp_proto",
         TopicEncoding.OtlpJson => "otlp_json",
+        TopicEncoding.JaegerProtobuf => "jaeger_proto",
+        TopicEncoding.JaegerJson => "jaeger_json",
+        TopicEncoding.ZipkinJson => "zipkin_json",
         _ => throw new ArgumentOutOfRangeException(nameof(encoding), encoding, "no Collector exporter encoding"),
     };
 

@@ -1,4 +1,5 @@
 using Aiops.Core;
+using Aiops.Detection;
 using Aiops.Evaluation.Detectors;
 using Aiops.Evaluation.Gray;
 
@@ -21,6 +22,12 @@ public class GrayEvaluatorTests
         Assert.Equal(5 * 60_000, outcome.DelayMs);
         Assert.Equal(2, outcome.FalseAlarms);
         Assert.Equal(5, outcome.Verdicts);
+
+        // One detail line per false alarm, naming the first verdict of each group (rows 100 and 200).
+        Assert.NotNull(outcome.FalseAlarmDetails);
+        Assert.Equal(2, outcome.FalseAlarmDetails.Count);
+        Assert.Contains("point 100 ", outcome.FalseAlarmDetails[0], StringComparison.Ordinal);
+        Assert.Contains("point 200 ", outcome.FalseAlarmDetails[1], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -43,6 +50,35 @@ public class GrayEvaluatorTests
         Assert.Equal(0.5, score.Precision);
         Assert.Equal(1, score.ControlFalseAlarms);
         Assert.Equal(10.0, score.MeanDelayMinutes, 9);
+    }
+
+    [Fact]
+    public void AnUnlearntDailyCycleRaisesNoLevelShiftOnItsFirstDay()
+    {
+        // The generator's seasonal controls (seed 1) swing ±50 % through a day the detector has not
+        // learnt yet; with shifts judged only against the one-step residual scale, controls 45 and
+        // 47 raised level-shift verdicts at points 86 and 96 (0.85σ and 0.62σ of the level's long-run σ).
+        var shifts = new List<string>();
+        var verdicts = new List<Anomaly>();
+        for (var i = 0; i < 50; i++)
+        {
+            var control = GrayFailureGenerator.Generate(GrayFaultKind.SeasonalSpike, i, faulty: false, GrayFailureGenerator.CaseSeed(1, GrayFaultKind.SeasonalSpike, i, faulty: false));
+            var detector = new SeriesDetector(control.Series, control.MetricKind);
+            for (var p = 0; p < 288; p++)
+            {
+                verdicts.Clear();
+                detector.Update(control.Points[p].TimestampMs, control.Points[p].Value, 0, verdicts);
+                foreach (var v in verdicts)
+                {
+                    if (v.Detector == DetectorKind.LevelShift)
+                    {
+                        shifts.Add($"control {i} point {p}: {v.Detail}");
+                    }
+                }
+            }
+        }
+
+        Assert.Empty(shifts);
     }
 
     /// <summary>Raises a verdict at fixed point indices of every series it is given.</summary>

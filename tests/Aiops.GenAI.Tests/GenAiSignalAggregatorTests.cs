@@ -20,7 +20,7 @@ public sealed class GenAiSignalAggregatorTests
 
         if (ttft is { } t)
         {
-            attributes.Add(new("gen_ai.server.time_to_first_token", t.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+            attributes.Add(new("gen_ai.response.time_to_first_chunk", t.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
         }
 
         long end = endMs * 1_000_000;

@@ -39,6 +39,44 @@ public sealed class ReplayRunnerTests
         Assert.Contains(messages, static m => m.Event == "open" && m.RootCauses.Count > 0 && m.RootCauses[0].Service == "payment");
         var report = File.ReadAllText(Path.Combine(output, "report.html"));
         Assert.Contains("AC@1 1.00", report, StringComparison.Ordinal);
-        Assert.Contains("<svg", report, StringComparison.Ordinal);
+
+        // The report names each flagged series and shows its PNG: the step was on both replicas'
+        // CPU series, so at least one of them is plotted.
+        Assert.Matches(@"<h3>payment/process\.cpu\.utilization\{instance=pay-[12]\}</h3>", report);
+        var images = System.Text.RegularExpressions.Regex.Matches(report, "<img src=\"(plots/[0-9]+[.]png)\"");
+        Assert.NotEmpty(images);
+        foreach (System.Text.RegularExpressions.Match image in images)
+        {
+            var png = File.ReadAllBytes(Path.Combine(output, image.Groups[1].Value));
+            AssertIsPlot(png);
+        }
+    }
+
+    /// <summary>
+    /// A real plot, not an empty or blank file: the PNG signature (RFC 2083 §3.1), an IHDR of
+    /// <see cref="PngPlot.Width"/> × <see cref="PngPlot.Height"/>, more than 8 KB (this test's
+    /// plots measured ~46 KB), and, decoded, pixels of the flagged-point red (#d62728: the marker
+    /// and its legend swatch) and of the observed-line blue (#1f77b4: 1.5 px over 400 points).
+    /// </summary>
+    private static void AssertIsPlot(byte[] png)
+    {
+        Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, png[..8]);
+        Assert.Equal("IHDR", Encoding.ASCII.GetString(png, 12, 4));
+        Assert.Equal(PngPlot.Width, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16, 4)));
+        Assert.Equal(PngPlot.Height, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20, 4)));
+        Assert.True(png.Length > 8_000, $"PNG of {png.Length} bytes is too small to hold a plot");
+        using var bitmap = SkiaSharp.SKBitmap.Decode(png);
+        Assert.NotNull(bitmap);
+        int red = 0, blue = 0;
+        foreach (var pixel in bitmap.Pixels)
+        {
+            red += Near(pixel, 0xd6, 0x27, 0x28) ? 1 : 0;
+            blue += Near(pixel, 0x1f, 0x77, 0xb4) ? 1 : 0;
+        }
+
+        Assert.True(red > 20, $"{red} flagged-red pixels");
+        Assert.True(blue > 200, $"{blue} observed-blue pixels");
+
+        static bool Near(SkiaSharp.SKColor c, byte r, byte g, byte b) => Math.Abs(c.Red - r) < 12 && Math.Abs(c.Green - g) < 12 && Math.Abs(c.Blue - b) < 12;
     }
 }

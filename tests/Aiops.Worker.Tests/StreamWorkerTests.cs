@@ -61,6 +61,42 @@ public sealed class StreamWorkerTests : IClassFixture<BrokerFixture>
     }
 
     [Fact]
+    public async Task PoisonRecordsAreDeadLetteredWithoutBlockingThePartition()
+    {
+        var topics = new TestTopics(_fixture.Broker);
+        await topics.CreateAsync();
+        var oversized = new byte[5_000];
+        Array.Fill(oversized, (byte)'x');
+        var poison = Line(1_002, RecordingProcessor.PoisonValue);
+        await topics.ProduceAsync(topics.Metrics, [Line(1_000, 1), oversized, Line(1_001, 2), poison, Line(1_003, 3)]);
+        var settings = topics.Settings();
+        settings["Limits:MaxRecordBytes"] = "4096";
+        settings["Limits:MaxDeadLetterValueBytes"] = "1000";
+        var processor = new RecordingProcessor();
+        await using (var worker = await RunningWorker.StartAsync(settings, RunningWorker.Fakes(processor)))
+        {
+            await Wait.UntilAsync(() => processor.TotalPoints == 3 && worker.Metrics.DeadLetters == 2 && topics.CommittedOffset(topics.Metrics) == 5, "3 points, 2 dead letters and offset 5 committed");
+        }
+
+        Assert.Equal([1_000L, 1_001L, 1_003L], processor.Seen.Select(static p => p.TimestampMs));
+        var dead = topics.ReadAll(topics.DeadLetters, expected: 2);
+        Assert.Equal(2, dead.Count);
+        string Header(int i, string key) => Encoding.UTF8.GetString(dead[i].Message.Headers.GetLastBytes(key));
+
+        // The 5,000-byte record: cut to Limits:MaxDeadLetterValueBytes, its full size in a header.
+        Assert.Equal("Oversized", Header(0, StreamWorker.HeaderErrorKind));
+        Assert.Equal(oversized.AsSpan(0, 1_000).ToArray(), dead[0].Message.Value);
+        Assert.Equal("true", Header(0, StreamWorker.HeaderTruncated));
+        Assert.Equal("5000", Header(0, StreamWorker.HeaderSourceBytes));
+
+        // The record the processor threw on: whole, named by the exception.
+        Assert.Equal(RecordHandler.ProcessingExceptionKind, Header(1, StreamWorker.HeaderErrorKind));
+        Assert.Equal(poison, dead[1].Message.Value);
+        Assert.Equal("false", Header(1, StreamWorker.HeaderTruncated));
+        Assert.Equal("3", Header(1, StreamWorker.HeaderSourceOffset));
+    }
+
+    [Fact]
     public async Task IncidentsAreProducedAsJsonKeyedByIncidentIdAndTheMetricsEndpointCountsThem()
     {
         var topics = new TestTopics(_fixture.Broker);

@@ -37,6 +37,9 @@ internal sealed class RecordingProcessor : ITelemetryProcessor
 {
     public const double Threshold = 1000;
 
+    /// <summary>A value that makes <see cref="Process"/> throw (a processor bug triggered by one record).</summary>
+    public const double PoisonValue = -7777;
+
     private readonly Lock _gate = new();
     private readonly List<MetricPoint> _seen = [];
     private readonly List<IncidentMessage> _pending = [];
@@ -44,6 +47,8 @@ internal sealed class RecordingProcessor : ITelemetryProcessor
     private long _restoredCount;
 
     public long SeriesCount => 1;
+
+    public long EvictedSeries => 0;
 
     public long AnomalyCount
     {
@@ -96,6 +101,11 @@ internal sealed class RecordingProcessor : ITelemetryProcessor
         {
             foreach (var p in points)
             {
+                if (p.Value == PoisonValue)
+                {
+                    throw new InvalidOperationException("poison value");
+                }
+
                 _seen.Add(p);
                 var id = "inc-" + p.TimestampMs.ToString(CultureInfo.InvariantCulture);
                 if (p.Value >= Threshold && _opened.Add(id))

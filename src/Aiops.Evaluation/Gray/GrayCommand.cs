@@ -30,10 +30,14 @@ internal static class GrayCommand
         {
             Description = "Also write the report to this file.",
         };
+        var listFalseAlarms = new Option<bool>("--list-false-alarms")
+        {
+            Description = "Also print every false alarm: case, point index, detector and its evidence.",
+        };
         var profiles = EvalCommand.ProfilesOption();
         var command = new Command("gray", "Generate series with planted gray failures (leak, +0.3 pp errors, +20 % P99, level shift, seasonal spike) and controls; report recall, precision and delay per kind.")
         {
-            seed, cases, threads, report, profiles,
+            seed, cases, threads, report, profiles, listFalseAlarms,
         };
         cases.Validators.Add(result =>
         {
@@ -69,6 +73,20 @@ internal static class GrayCommand
             var header = string.Create(CultureInfo.InvariantCulture,
                 $"Gray failures: detector '{factory.Name}', seed {s}, {n} faulty cases + {n} controls per kind, {points} points, {clock.Elapsed.TotalSeconds:F1} s");
             var text = GrayEvaluator.Format(header, scores);
+            if (parseResult.GetValue(listFalseAlarms))
+            {
+                var sb = new System.Text.StringBuilder(text);
+                foreach (var o in outcomes)
+                {
+                    foreach (var line in o.FalseAlarmDetails ?? [])
+                    {
+                        sb.AppendLine("false alarm: " + line);
+                    }
+                }
+
+                text = sb.ToString();
+            }
+
             parseResult.InvocationConfiguration.Output.Write(text);
             var path = parseResult.GetValue(report);
             if (path is not null)

@@ -10,7 +10,8 @@ namespace Aiops.Evaluation.Gray;
 /// <param name="Detected">True when a faulty case got a verdict inside its match window.</param>
 /// <param name="DelayMs">First matching verdict's time minus the fault start (faulty, detected cases), else −1.</param>
 /// <param name="FalseAlarms">Groups of verdicts outside the match window (see <see cref="GrayEvaluator.AlarmGapMs"/>).</param>
-internal sealed record GrayCaseOutcome(GrayCase Case, int Verdicts, bool Detected, long DelayMs, int FalseAlarms);
+/// <param name="FalseAlarmDetails">One line per false alarm (its first verdict: point index, detector, evidence), for diagnosing which detector misfires.</param>
+internal sealed record GrayCaseOutcome(GrayCase Case, int Verdicts, bool Detected, long DelayMs, int FalseAlarms, IReadOnlyList<string>? FalseAlarmDetails = null);
 
 /// <summary>Recall, precision and delay of one fault kind.</summary>
 /// <param name="Kind">The fault kind.</param>
@@ -63,8 +64,10 @@ internal static class GrayEvaluator
         long firstMatch = -1;
         var falseAlarms = 0;
         var lastFalse = long.MinValue;
-        foreach (var point in grayCase.Points)
+        List<string>? details = null;
+        for (var index = 0; index < grayCase.Points.Length; index++)
         {
+            var point = grayCase.Points[index];
             var output = detector.Observe(point);
             if (output.Verdict is null)
             {
@@ -85,6 +88,9 @@ internal static class GrayEvaluator
                 if (lastFalse == long.MinValue || t - lastFalse >= AlarmGapMs)
                 {
                     falseAlarms++;
+                    var v = output.Verdict;
+                    (details ??= []).Add(string.Create(CultureInfo.InvariantCulture,
+                        $"{grayCase.Kind} #{grayCase.Index} {(grayCase.Faulty ? "faulty" : "control")} point {index} (fault at {grayCase.FaultStartIndex}): {v.Detector}, observed {v.Observed:G6}, expected {v.Expected:G6}, p = {v.PValue:G3}; {v.Detail}"));
                 }
 
                 lastFalse = t;
@@ -92,7 +98,7 @@ internal static class GrayEvaluator
         }
 
         var detected = firstMatch >= 0;
-        return new GrayCaseOutcome(grayCase, verdicts, detected, detected ? firstMatch - grayCase.FaultStartMs : -1, falseAlarms);
+        return new GrayCaseOutcome(grayCase, verdicts, detected, detected ? firstMatch - grayCase.FaultStartMs : -1, falseAlarms, details);
     }
 
     /// <summary>Evaluates all cases (in parallel) and aggregates per kind, in <see cref="GrayFailureGenerator.Kinds"/> order.</summary>

@@ -29,7 +29,8 @@ internal sealed class SimulationProducer : IDisposable
     private readonly ConcurrentDictionary<(string Topic, int Partition), long> _endOffsets = new();
     private Error? _error;
 
-    public SimulationProducer(string bootstrapServers, string metricsTopic, string spansTopic)
+    /// <summary>Creates the producer; <paramref name="lingerMs"/> 5 batches a minute's records, 0 sends each at once (the bench paces records one by one).</summary>
+    public SimulationProducer(string bootstrapServers, string metricsTopic, string spansTopic, int lingerMs = 5)
     {
         _metricsTopic = metricsTopic;
         _spansTopic = spansTopic;
@@ -37,7 +38,7 @@ internal sealed class SimulationProducer : IDisposable
         {
             BootstrapServers = bootstrapServers,
             EnableIdempotence = true,
-            LingerMs = 5,
+            LingerMs = lingerMs,
             // The librdkafka mock cluster behind `aiops demo` keeps at most 5 MiB per partition and
             // silently deletes the oldest batches beyond that (rdkafka_mock.c, max_size). The demo's
             // 120 minutes are ~450 span records of ~20 KB (~9 MiB): uncompressed, the first ~200 were

@@ -66,6 +66,10 @@ internal static class WorkerHost
         services.AddSingleton<IValidateOptions<KafkaOptions>>(new SectionValidator<KafkaOptions>(new KafkaOptionsValidator(), KafkaOptions.Section));
         services.AddOptions<CheckpointOptions>().Bind(configuration.GetSection(CheckpointOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CheckpointOptions>>(new SectionValidator<CheckpointOptions>(new CheckpointOptionsValidator(), CheckpointOptions.Section));
+        services.AddOptions<KafkaSecurityOptions>().Bind(configuration.GetSection(KafkaSecurityOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<KafkaSecurityOptions>, KafkaSecurityOptionsValidator>();
+        services.AddOptions<LimitsOptions>().Bind(configuration.GetSection(LimitsOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LimitsOptions>>(new SectionValidator<LimitsOptions>(new LimitsOptionsValidator(), LimitsOptions.Section));
         services.AddOptions<MetricsEndpointOptions>().Bind(configuration.GetSection(MetricsEndpointOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<MetricsEndpointOptions>>(new SectionValidator<MetricsEndpointOptions>(new MetricsEndpointOptionsValidator(), MetricsEndpointOptions.Section));
         services.Configure<HostOptions>(o =>
@@ -75,6 +79,7 @@ internal static class WorkerHost
             o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
         });
 
+        Outbound.OutboundServices.Add(services, configuration);
         services.AddSingleton<WorkerMetrics>();
         services.AddSingleton<WorkerHealth>();
         services.AddHealthChecks().AddCheck<WorkerHealth>("consumer");

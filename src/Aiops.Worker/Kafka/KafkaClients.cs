@@ -13,13 +13,17 @@ namespace Aiops.Worker.Kafka;
 internal sealed class KafkaClients : IDisposable
 {
     private readonly KafkaOptions _options;
+    private readonly LimitsOptions _limits;
+    private readonly KafkaSecurityOptions _security;
     private readonly ILogger<KafkaClients> _logger;
     private readonly Lock _gate = new();
     private EmbeddedBroker? _embedded;
 
-    public KafkaClients(IOptions<KafkaOptions> options, ILogger<KafkaClients> logger)
+    public KafkaClients(IOptions<KafkaOptions> options, IOptions<LimitsOptions> limits, IOptions<KafkaSecurityOptions> security, ILogger<KafkaClients> logger)
     {
         _options = options.Value;
+        _limits = limits.Value;
+        _security = security.Value;
         _logger = logger;
     }
 
@@ -50,7 +54,13 @@ internal sealed class KafkaClients : IDisposable
     /// The consumer: manual commits only (<c>enable.auto.commit=false</c>), so an offset is
     /// committed after the records it covers are processed and their incidents flushed.
     /// </summary>
-    public ConsumerBuilder<byte[]?, byte[]?> CreateConsumerBuilder()
+    public ConsumerBuilder<byte[]?, byte[]?> CreateConsumerBuilder() => new(ConsumerConfig());
+
+    /// <summary>
+    /// The consumer's settings. The prefetch queue is bounded by <see cref="LimitsOptions"/>: the
+    /// loop processes a record on the thread that consumed it, so a full queue stops the fetching.
+    /// </summary>
+    internal ConsumerConfig ConsumerConfig()
     {
         var config = new ConsumerConfig
         {
@@ -62,16 +72,21 @@ internal sealed class KafkaClients : IDisposable
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
             // 1 MiB per partition per fetch: a few hundred OTLP batches, enough to keep the decoder busy.
             MaxPartitionFetchBytes = 1 << 20,
+            QueuedMaxMessagesKbytes = _limits.ConsumerQueueMaxKBytes,
+            QueuedMinMessages = _limits.ConsumerQueueMinMessages,
         };
         Apply(config);
-        return new ConsumerBuilder<byte[]?, byte[]?>(config);
+        return config;
     }
 
     /// <summary>
     /// The producer of incidents and dead letters: idempotent with <c>acks=all</c>, so a retried
     /// send never writes an incident event twice.
     /// </summary>
-    public ProducerBuilder<byte[]?, byte[]?> CreateProducerBuilder()
+    public ProducerBuilder<byte[]?, byte[]?> CreateProducerBuilder() => new(ProducerConfig());
+
+    /// <summary>The producer's settings; its queue is bounded by <see cref="LimitsOptions"/> (a full queue makes the loop wait).</summary>
+    internal ProducerConfig ProducerConfig()
     {
         var config = new ProducerConfig
         {
@@ -79,13 +94,36 @@ internal sealed class KafkaClients : IDisposable
             EnableIdempotence = true,
             Acks = Acks.All,
             LingerMs = 5,
+            QueueBufferingMaxMessages = _limits.ProducerQueueMaxMessages,
+            QueueBufferingMaxKbytes = _limits.ProducerQueueMaxKBytes,
         };
         Apply(config);
-        return new ProducerBuilder<byte[]?, byte[]?>(config);
+        return config;
     }
 
+    /// <summary>The security settings every client gets (for the start-up log: secrets masked by its <c>ToString</c>).</summary>
+    public KafkaSecurityOptions Security => _security;
+
+    /// <summary>
+    /// Settings for an admin client (topic metadata and creation) with the same bootstrap list,
+    /// security and client properties as the consumer and producer.
+    /// </summary>
+    internal AdminClientConfig AdminConfig()
+    {
+        var config = new AdminClientConfig { BootstrapServers = BootstrapServers };
+        Apply(config);
+        return config;
+    }
+
+    /// <summary>Security first, then the raw client properties, so an explicit librdkafka property wins.</summary>
     private void Apply(ClientConfig config)
     {
+        if (!_options.UsesEmbeddedBroker)
+        {
+            // The in-process mock cluster speaks plaintext only.
+            _security.ApplyTo(config);
+        }
+
         foreach (var (key, value) in _options.ClientProperties)
         {
             config.Set(key, value);

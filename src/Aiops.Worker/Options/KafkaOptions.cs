@@ -33,6 +33,7 @@ public sealed class KafkaOptions
 
     /// <summary>Encoding of <see cref="MetricsTopic"/>.</summary>
     [EnumDataType(typeof(TopicEncoding))]
+    [MetricsEncoding]
     public TopicEncoding MetricsEncoding { get; set; } = TopicEncoding.OtlpProtobuf;
 
     /// <summary>Topic with OTLP spans (the Collector exporter's default name).</summary>
@@ -77,11 +78,36 @@ public sealed class KafkaOptions
     [Range(100, 600_000)]
     public int FlushTimeoutMs { get; set; } = 30_000;
 
-    /// <summary>Extra librdkafka properties given to every client (e.g. <c>security.protocol</c>).</summary>
+    /// <summary>
+    /// Extra librdkafka properties given to every client, after (so over) the worker's own settings
+    /// and <see cref="KafkaSecurityOptions"/>. Values of keys that look secret (<c>password</c>,
+    /// <c>secret</c>, <c>jaas</c>, <c>token</c>, <c>.pem</c>) are masked wherever the worker describes them.
+    /// </summary>
     public Dictionary<string, string> ClientProperties { get; set; } = [];
 
     /// <summary>True when <see cref="BootstrapServers"/> asks for the in-process mock cluster.</summary>
     public bool UsesEmbeddedBroker => string.Equals(BootstrapServers, "embedded", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>True for a librdkafka property whose value must not be shown (passwords, secrets, keys, tokens).</summary>
+    public static bool IsSecretProperty(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return key.Contains("password", StringComparison.OrdinalIgnoreCase)
+            || key.Contains("secret", StringComparison.OrdinalIgnoreCase)
+            || key.Contains("jaas", StringComparison.OrdinalIgnoreCase)
+            || key.Contains("token", StringComparison.OrdinalIgnoreCase)
+            || key.EndsWith(".pem", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary><see cref="ClientProperties"/> as <c>key=value</c> pairs, secret values masked.</summary>
+    public string DescribeClientProperties() =>
+        ClientProperties.Count == 0
+            ? "none"
+            : string.Join(", ", ClientProperties.OrderBy(static p => p.Key, StringComparer.Ordinal).Select(static p => p.Key + "=" + (IsSecretProperty(p.Key) ? KafkaSecurityOptions.Mask : p.Value)));
+
+    /// <summary>The connection and topics in one line, secrets masked (safe to log).</summary>
+    public override string ToString() =>
+        $"bootstrap {BootstrapServers}, group {GroupId}, topics {MetricsTopic} ({MetricsEncoding}) and {SpansTopic} ({SpansEncoding}) -> {IncidentsTopic}, dead letters {DeadLetterTopic}, client properties: {DescribeClientProperties()}";
 }
 
 /// <summary>Source-generated validator for <see cref="KafkaOptions"/> (no reflection at start).</summary>

@@ -48,6 +48,9 @@ internal interface ITelemetryProcessor
     /// <summary>Number of series with detector state.</summary>
     long SeriesCount { get; }
 
+    /// <summary>Series dropped (least recently seen first) to stay under the series cap.</summary>
+    long EvictedSeries { get; }
+
     /// <summary>Anomaly verdicts emitted so far.</summary>
     long AnomalyCount { get; }
 

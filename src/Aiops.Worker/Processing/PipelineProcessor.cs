@@ -25,6 +25,9 @@ internal sealed class PipelineProcessor : ITelemetryProcessor
     public long SeriesCount => _pipeline.Counters.Series;
 
     /// <inheritdoc/>
+    public long EvictedSeries => _pipeline.Detectors.EvictedSeries;
+
+    /// <inheritdoc/>
     public long AnomalyCount => _pipeline.Counters.Anomalies;
 
     /// <inheritdoc/>

@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using Aiops.Worker.Kafka;
 using Aiops.Worker.Options;
+using Aiops.Worker.Outbound;
 using Aiops.Worker.Telemetry;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
@@ -29,9 +31,19 @@ internal sealed class StreamWorker : BackgroundService
     internal const string HeaderSourcePartition = "aiops.source.partition";
     internal const string HeaderSourceOffset = "aiops.source.offset";
     internal const string HeaderPartial = "aiops.error.partial";
+    internal const string HeaderTruncated = "aiops.error.truncated";
+    internal const string HeaderSourceBytes = "aiops.source.bytes";
+
+    /// <summary>
+    /// Most bytes of the original key and of the original headers (together) copied to a dead
+    /// letter: 64 KiB. Larger ones are dropped (the reason headers say so), so a record with a
+    /// huge key or header can still be dead-lettered under the 1,000,000-byte message limit.
+    /// </summary>
+    internal const int MaxCopiedKeyAndHeaderBytes = 64 * 1024;
 
     private readonly KafkaClients _clients;
     private readonly KafkaOptions _options;
+    private readonly LimitsOptions _limits;
     private readonly RecordHandler _handler;
     private readonly ITelemetryProcessor _processor;
     private readonly StateCheckpointer _checkpointer;
@@ -39,6 +51,7 @@ internal sealed class StreamWorker : BackgroundService
     private readonly WorkerHealth _health;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<StreamWorker> _logger;
+    private readonly OutboundRedaction _redaction;
     private readonly Dictionary<TopicPartition, TopicPartitionOffset> _pending = [];
     private readonly List<IncidentMessage> _incidents = [];
     private readonly HashSet<string> _loggedKinds = new(StringComparer.Ordinal);
@@ -52,17 +65,22 @@ internal sealed class StreamWorker : BackgroundService
     public StreamWorker(
         KafkaClients clients,
         IOptions<KafkaOptions> options,
+        IOptions<LimitsOptions> limits,
         RecordHandler handler,
         ITelemetryProcessor processor,
         StateCheckpointer checkpointer,
         WorkerMetrics metrics,
         WorkerHealth health,
         IHostApplicationLifetime lifetime,
-        ILogger<StreamWorker> logger)
+        ILogger<StreamWorker> logger,
+        OutboundRedaction redaction)
     {
+        _redaction = redaction;
         _clients = clients;
         _options = options.Value;
+        _limits = limits.Value;
         _handler = handler;
+        metrics.SetSeriesLimit(_limits.MaxSeries);
         _processor = processor;
         _checkpointer = checkpointer;
         _metrics = metrics;
@@ -94,6 +112,7 @@ internal sealed class StreamWorker : BackgroundService
     private void Run(CancellationToken stoppingToken)
     {
         Log.WorkerStarting(_logger, _clients.BootstrapServers, _options.GroupId, _options.MetricsTopic, _options.MetricsEncoding, _options.SpansTopic, _options.SpansEncoding);
+        Log.KafkaSecurity(_logger, _clients.Security.ToString(), _options.DescribeClientProperties());
         _checkpointer.RestoreIfNewer();
 
         using var producer = _clients.CreateProducerBuilder()
@@ -188,30 +207,58 @@ internal sealed class StreamWorker : BackgroundService
     private void DeadLetter(ConsumeResult<byte[]?, byte[]?> result, string kind, string reason, bool partial)
     {
         _metrics.DeadLetter(kind);
+        reason = _redaction.Text(reason);
         if (_loggedKinds.Add(kind))
         {
             Log.FirstDeadLetterOfKind(_logger, kind, result.Topic, result.Partition.Value, result.Offset.Value, reason);
         }
 
+        // Redact before cutting to size, so a cut cannot split a pattern and let half of it through.
+        var value = _redaction.DeadLetterBytes(result.Message.Value);
+        var sourceBytes = result.Message.Value?.Length ?? 0;
+        var truncated = value is not null && value.Length > _limits.MaxDeadLetterValueBytes;
+        if (truncated)
+        {
+            value = value.AsSpan(0, _limits.MaxDeadLetterValueBytes).ToArray();
+        }
+
+        var key = _redaction.DeadLetterBytes(result.Message.Key);
+        var copied = key?.Length ?? 0;
         var headers = new Headers();
         if (result.Message.Headers is not null)
         {
             foreach (var header in result.Message.Headers)
             {
-                headers.Add(header.Key, header.GetValueBytes());
+                var bytes = _redaction.HeaderValue(header.Key, header.GetValueBytes());
+                copied += header.Key.Length + bytes.Length;
+                if (copied <= MaxCopiedKeyAndHeaderBytes)
+                {
+                    headers.Add(header.Key, bytes);
+                }
             }
+        }
+
+        if (copied > MaxCopiedKeyAndHeaderBytes)
+        {
+            // Too big to carry along: keep the reason, drop the original key and headers.
+            key = null;
+            headers = [];
+            reason += string.Create(CultureInfo.InvariantCulture, $" (original key and headers, {copied} bytes, not copied)");
         }
 
         headers.Add(HeaderErrorKind, Encoding.UTF8.GetBytes(kind));
         headers.Add(HeaderErrorReason, Encoding.UTF8.GetBytes(reason));
         headers.Add(HeaderSourceTopic, Encoding.UTF8.GetBytes(result.Topic));
-        headers.Add(HeaderSourcePartition, Encoding.UTF8.GetBytes(result.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        headers.Add(HeaderSourceOffset, Encoding.UTF8.GetBytes(result.Offset.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        headers.Add(HeaderSourcePartition, Encoding.UTF8.GetBytes(result.Partition.Value.ToString(CultureInfo.InvariantCulture)));
+        headers.Add(HeaderSourceOffset, Encoding.UTF8.GetBytes(result.Offset.Value.ToString(CultureInfo.InvariantCulture)));
+        headers.Add(HeaderSourceBytes, Encoding.UTF8.GetBytes(sourceBytes.ToString(CultureInfo.InvariantCulture)));
         headers.Add(HeaderPartial, partial ? "true"u8.ToArray() : "false"u8.ToArray());
+        headers.Add(HeaderTruncated, truncated ? "true"u8.ToArray() : "false"u8.ToArray());
+        headers.Add(OutboundRedaction.HeaderPayload, _redaction.PayloadHeaderValue);
         Produce(_options.DeadLetterTopic, new Message<byte[]?, byte[]?>
         {
-            Key = result.Message.Key,
-            Value = result.Message.Value,
+            Key = key,
+            Value = value,
             Headers = headers,
             Timestamp = result.Message.Timestamp,
         });
@@ -231,8 +278,9 @@ internal sealed class StreamWorker : BackgroundService
         }
 
         _processor.DrainIncidents(_incidents);
-        foreach (var incident in _incidents)
+        foreach (var drained in _incidents)
         {
+            var incident = _redaction.Incident(drained);
             Produce(_options.IncidentsTopic, new Message<byte[]?, byte[]?>
             {
                 Key = Encoding.UTF8.GetBytes(incident.IncidentId),
@@ -279,7 +327,7 @@ internal sealed class StreamWorker : BackgroundService
             _metrics.ObserveBatch(_batchWatch.Elapsed);
         }
 
-        _metrics.SetState(_processor.SeriesCount, _processor.AnomalyCount, Lag(consumer));
+        _metrics.SetState(_processor.SeriesCount, _processor.EvictedSeries, _processor.AnomalyCount, Lag(consumer));
         _batchRecords = 0;
         _sinceCommit.Restart();
     }

@@ -12,7 +12,8 @@ internal readonly record struct DatasetRecord(long TimestampMs, bool IsSpan, Spa
 /// <summary>
 /// Reads a dataset directory into one event-time-ordered list: <c>metrics.jsonl</c> /
 /// <c>spans.jsonl</c> (our JSON lines), <c>*.otlp.json</c> and <c>*.pb</c> files (one OTLP export
-/// request each; the file name says <c>metrics</c> or <c>spans</c>/<c>traces</c>), and <c>*.csv</c>
+/// request each; the file name says <c>metrics</c> or <c>spans</c>/<c>traces</c>), Zipkin and
+/// Jaeger span files (<see cref="ForeignSpanFiles"/>), and <c>*.csv</c>
 /// (NAB layout, one series per file named after the file). Bad lines or records are counted, not thrown.
 /// </summary>
 internal sealed class DatasetReader
@@ -37,9 +38,17 @@ internal sealed class DatasetReader
         var metricsDecoder = new OtlpMetricsDecoder();
         var traceDecoder = new OtlpTraceDecoder();
         var batch = new DecodeBatch();
+        var foreign = new ForeignSpanFiles();
         foreach (var path in Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal))
         {
             var name = Path.GetFileName(path).ToLowerInvariant();
+            if (foreign.TryRead(path, batch))
+            {
+                reader.Add(batch);
+                reader.Files.Add(Path.GetFileName(path));
+                continue;
+            }
+
             if (name.EndsWith(".jsonl", StringComparison.Ordinal))
             {
                 foreach (var r in lines.ReadFile(path))

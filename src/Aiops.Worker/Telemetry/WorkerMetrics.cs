@@ -27,6 +27,8 @@ internal sealed class WorkerMetrics
     private long _points;
     private long _spans;
     private long _series;
+    private long _seriesEvicted;
+    private long _seriesLimit;
     private long _anomalies;
     private long _incidentEvents;
     private long _deadLetters;
@@ -91,12 +93,22 @@ internal sealed class WorkerMetrics
     public void IncidentsProduced(int count) => Interlocked.Add(ref _incidentEvents, count);
 
     /// <summary>Sets the gauges read from the processor and the consumer.</summary>
-    public void SetState(long series, long anomalies, long lag)
+    public void SetState(long series, long seriesEvicted, long anomalies, long lag)
     {
         Interlocked.Exchange(ref _series, series);
+        Interlocked.Exchange(ref _seriesEvicted, seriesEvicted);
         Interlocked.Exchange(ref _anomalies, anomalies);
         Interlocked.Exchange(ref _lag, lag);
     }
+
+    /// <summary>Series dropped, least recently seen first, to stay under the series cap.</summary>
+    public long SeriesEvicted => Interlocked.Read(ref _seriesEvicted);
+
+    /// <summary>Series currently with detector state.</summary>
+    public long Series => Interlocked.Read(ref _series);
+
+    /// <summary>Sets the configured series cap (<c>Limits:MaxSeries</c>), exposed beside the series gauge.</summary>
+    public void SetSeriesLimit(long limit) => Interlocked.Exchange(ref _seriesLimit, limit);
 
     /// <summary>Counts one commit.</summary>
     public void Committed() => Interlocked.Increment(ref _commits);
@@ -147,6 +159,8 @@ internal sealed class WorkerMetrics
         Counter(text, "aiops_points_total", "Metric data points decoded.", Points);
         Counter(text, "aiops_spans_total", "Spans decoded.", Spans);
         Gauge(text, "aiops_series", "Series with detector state.", Interlocked.Read(ref _series));
+        Gauge(text, "aiops_series_limit", "Most series with detector state (Limits:MaxSeries).", Interlocked.Read(ref _seriesLimit));
+        Counter(text, "aiops_series_evicted_total", "Series dropped with their state, least recently seen first, to stay under aiops_series_limit.", SeriesEvicted);
         Counter(text, "aiops_anomalies_total", "Anomaly verdicts emitted by the detectors.", Interlocked.Read(ref _anomalies));
         Counter(text, "aiops_incident_events_total", "Incident events (open, update, resolve) produced.", IncidentEvents);
 
