@@ -158,6 +158,10 @@ public static class RcaEvaluation
             var (events, counters, _) = results[jobs[0].Name];
             faultFreeIncidents = events.Count(e => e.Kind == IncidentEventKind.Open);
             faultFreeAnomalies = counters.Anomalies;
+            if (options.Verbose)
+            {
+                explanations.Add(RcaDiagnostics.FormatFalseIncidents(jobs[0].Name, jobs[0].Scenario.StartMs, events));
+            }
         }
 
         return new RcaReport(caseResults, byKind, options.FaultFreeDays, faultFreeIncidents, faultFreeAnomalies, explanations);

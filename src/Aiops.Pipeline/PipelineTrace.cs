@@ -22,6 +22,9 @@ public enum TraceFate : byte
 
     /// <summary>A verdict against the direction of its series' episode, the value back within the episode's reference band: the return to baseline.</summary>
     Recovery = 5,
+
+    /// <summary>A verdict of a series whose detector has fewer points than <see cref="PipelineOptions.MinHistoryPoints"/>.</summary>
+    Immature = 6,
 }
 
 /// <summary>

@@ -71,6 +71,12 @@ public sealed record IncidentSignal
     /// <summary>Event time the anomalous behaviour started (Unix ms).</summary>
     public long SinceMs { get; init; }
 
+    /// <summary>
+    /// Event time of the first verdict for this series and detector (Unix ms); 0 when unknown
+    /// (then <see cref="SinceMs"/> is taken as is).
+    /// </summary>
+    public long FirstSeenMs { get; init; }
+
     /// <summary>Event time of the latest verdict for this series and detector, or of the latest point that sustained it (Unix ms).</summary>
     public long LastSeenMs { get; init; }
 

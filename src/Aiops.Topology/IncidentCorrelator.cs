@@ -414,6 +414,7 @@ public sealed class IncidentCorrelator
                 Signals[key] = existing with
                 {
                     SinceMs = Math.Min(existing.SinceMs, anomaly.SinceMs),
+                    FirstSeenMs = Math.Min(existing.FirstSeenMs, anomaly.TimestampMs),
                     LastSeenMs = Math.Max(existing.LastSeenMs, anomaly.TimestampMs),
                     Score = stronger ? anomaly.Score : existing.Score,
                     Observed = stronger ? anomaly.Observed : existing.Observed,
@@ -444,6 +445,7 @@ public sealed class IncidentCorrelator
                 Detector = anomaly.Detector,
                 Direction = anomaly.Direction,
                 SinceMs = Math.Min(anomaly.SinceMs, anomaly.TimestampMs),
+                FirstSeenMs = anomaly.TimestampMs,
                 LastSeenMs = anomaly.TimestampMs,
                 Score = anomaly.Score,
                 Observed = anomaly.Observed,

@@ -24,7 +24,8 @@ internal sealed class RedBucket
 
     public long Errors { get; set; }
 
-    public LatencySketch Sketch { get; }
+    /// <summary>The bucket's latency sketch; swapped with a <see cref="RedWindow"/> slot on close (no copy, no allocation).</summary>
+    public LatencySketch Sketch { get; set; }
 
     public UInt128 SlowestTrace { get; set; }
 
@@ -50,6 +51,84 @@ internal sealed class RedBucket
     }
 }
 
+/// <summary>
+/// The closed buckets a low-traffic series' points are computed over (see
+/// <see cref="TopologyOptions.MinWindowRequests"/>): a ring of the latest closed buckets' counts,
+/// errors and sketches. Created only when a bucket of the series first falls under the minimum,
+/// so busy series never pay for it; the sketches are swapped with the closing bucket's, so in
+/// steady state a close allocates nothing.
+/// </summary>
+internal sealed class RedWindow
+{
+    private readonly long[] _starts;
+    private readonly long[] _counts;
+    private readonly long[] _errors;
+    private readonly LatencySketch[] _sketches;
+    private int _next;
+
+    public RedWindow(int capacity, double accuracy)
+    {
+        _starts = new long[capacity];
+        _counts = new long[capacity];
+        _errors = new long[capacity];
+        _sketches = new LatencySketch[capacity];
+        for (int i = 0; i < capacity; i++)
+        {
+            _starts[i] = RedBucket.Empty;
+            _sketches[i] = new LatencySketch(accuracy);
+        }
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="count"/>, <paramref name="errors"/> and <paramref name="merged"/> the
+    /// kept buckets from <paramref name="from"/> (inclusive) to <paramref name="before"/>, newest
+    /// first, until <paramref name="count"/> reaches <paramref name="minCount"/>.
+    /// </summary>
+    /// <returns>The start of the oldest bucket taken in; <paramref name="before"/> when none was.</returns>
+    public long Extend(long from, long before, long minCount, ref long count, ref long errors, LatencySketch merged)
+    {
+        long oldest = before;
+        int n = _starts.Length;
+        for (int k = 1; k <= n && count < minCount; k++)
+        {
+            int i = (_next - k + n) % n;
+            long start = _starts[i];
+            if (start == RedBucket.Empty || start < from || start >= before || _counts[i] == 0)
+            {
+                continue;
+            }
+
+            count += _counts[i];
+            errors += _errors[i];
+            merged.Merge(_sketches[i]);
+            oldest = Math.Min(oldest, start);
+        }
+
+        return oldest;
+    }
+
+    /// <summary>Keeps a closed bucket: takes its sketch and gives the bucket the oldest kept one (cleared by the bucket's reset).</summary>
+    public void Keep(RedBucket bucket)
+    {
+        int i = _next;
+        _starts[i] = bucket.Start;
+        _counts[i] = bucket.Count;
+        _errors[i] = bucket.Errors;
+        (_sketches[i], bucket.Sketch) = (bucket.Sketch, _sketches[i]);
+        _next = (i + 1) % _starts.Length;
+    }
+
+    /// <summary>Keeps an empty bucket (no sketch to swap).</summary>
+    public void KeepEmpty(long start)
+    {
+        int i = _next;
+        _starts[i] = start;
+        _counts[i] = 0;
+        _errors[i] = 0;
+        _next = (i + 1) % _starts.Length;
+    }
+}
+
 /// <summary>Exemplar trace ids kept for one closed bucket.</summary>
 internal struct KeptExemplars
 {
@@ -71,9 +150,16 @@ internal sealed class RedSeries
     private readonly RedBucket[] _open;
     private readonly KeptExemplars[] _kept;
     private readonly long _width;
+    private readonly double _accuracy;
+    private readonly int _minWindowRequests;
+    private readonly int _maxWindowBuckets;
+    private RedWindow? _window;
 
-    public RedSeries(RedScope scope, ServiceState owner, string? scopeKey, string labels, string node, long width, int openBuckets, int keptBuckets, double accuracy)
+    public RedSeries(RedScope scope, ServiceState owner, string? scopeKey, string labels, string node, long width, int openBuckets, int keptBuckets, double accuracy, int minWindowRequests = 1, int maxWindowBuckets = 1)
     {
+        _accuracy = accuracy;
+        _minWindowRequests = minWindowRequests;
+        _maxWindowBuckets = maxWindowBuckets;
         Scope = scope;
         Owner = owner;
         ScopeKey = scopeKey;
@@ -124,6 +210,9 @@ internal sealed class RedSeries
     public SeriesKey P95 { get; }
 
     public SeriesKey P99 { get; }
+
+    /// <summary>Buckets the latest error ratio and quantiles were computed over (1 unless the series is quiet).</summary>
+    public int WindowBuckets { get; private set; } = 1;
 
     public long FirstBucket { get; private set; }
 
@@ -182,8 +271,13 @@ internal sealed class RedSeries
         }
     }
 
-    /// <summary>Emits the slot's points, keeps its exemplars, and frees it.</summary>
-    public void Close(RedBucket slot, ICollection<MetricPoint> output)
+    /// <summary>
+    /// Emits the slot's points, keeps its exemplars, and frees it. The request rate is the
+    /// bucket's own; the error ratio and the latency quantiles are over the bucket and, when it
+    /// holds fewer than the window minimum of requests, the closed buckets just before it (see
+    /// <see cref="TopologyOptions.MinWindowRequests"/>), merged into <paramref name="scratch"/>.
+    /// </summary>
+    public void Close(RedBucket slot, ICollection<MetricPoint> output, LatencySketch? scratch = null)
     {
         long start = slot.Start;
         double seconds = _width / 1000.0;
@@ -191,10 +285,27 @@ internal sealed class RedSeries
         output.Add(new MetricPoint(Requests, MetricKind.Throughput, start, count / seconds));
         if (count > 0)
         {
-            output.Add(new MetricPoint(Errors, MetricKind.ErrorRate, start, (double)slot.Errors / count, count));
-            double p50 = slot.Sketch.Quantile(0.50);
-            double p95 = slot.Sketch.Quantile(0.95);
-            double p99 = slot.Sketch.Quantile(0.99);
+            long windowCount = count;
+            long windowErrors = slot.Errors;
+            var sketch = slot.Sketch;
+            if (count < _minWindowRequests && _maxWindowBuckets > 1 && scratch is not null)
+            {
+                _window ??= new RedWindow(_maxWindowBuckets - 1, _accuracy);
+                scratch.Clear();
+                scratch.Merge(slot.Sketch);
+                long oldest = _window.Extend(start - ((_maxWindowBuckets - 1) * _width), start, _minWindowRequests, ref windowCount, ref windowErrors, scratch);
+                sketch = scratch;
+                WindowBuckets = (int)((start - oldest) / _width) + 1;
+            }
+            else
+            {
+                WindowBuckets = 1;
+            }
+
+            output.Add(new MetricPoint(Errors, MetricKind.ErrorRate, start, (double)windowErrors / windowCount, windowCount));
+            double p50 = sketch.Quantile(0.50);
+            double p95 = sketch.Quantile(0.95);
+            double p99 = sketch.Quantile(0.99);
             output.Add(new MetricPoint(P50, MetricKind.Latency, start, p50));
             output.Add(new MetricPoint(P95, MetricKind.Latency, start, p95));
             output.Add(new MetricPoint(P99, MetricKind.Latency, start, p99));
@@ -204,6 +315,13 @@ internal sealed class RedSeries
             kept.Failed0 = slot.FailedTrace0;
             kept.Failed1 = slot.FailedTrace1;
             kept.FailedCount = slot.FailedCount;
+            if (Scope == RedScope.Instance && ScopeKey is not null && Owner.Node.Instances.TryGetValue(ScopeKey, out var replica))
+            {
+                replica.LatencyP50Ms = p50;
+                replica.ErrorRatio = (double)windowErrors / windowCount;
+                replica.RedBucketMs = start;
+            }
+
             if (Edge is { } edge)
             {
                 edge.CallRate = count / seconds;
@@ -212,6 +330,7 @@ internal sealed class RedSeries
             }
         }
 
+        _window?.Keep(slot);
         slot.Reset(RedBucket.Empty);
         OpenCount--;
     }
@@ -220,6 +339,7 @@ internal sealed class RedSeries
     public void EmitEmpty(long start, ICollection<MetricPoint> output)
     {
         output.Add(new MetricPoint(Requests, MetricKind.Throughput, start, 0));
+        _window?.KeepEmpty(start);
         if (Edge is { } edge)
         {
             edge.CallRate = 0;

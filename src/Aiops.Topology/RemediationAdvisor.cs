@@ -17,13 +17,27 @@ public sealed class RemediationOptions
     /// Values above 1.5 are read as percentages.
     /// </summary>
     public double SaturationHighWater { get; set; } = 0.9;
+
+    /// <summary>
+    /// A replica deviates from its peers when its latest median latency is at least this multiple
+    /// of the peers' median: 2. The simulator's bad replica runs ×5–7 slower; healthy replicas of
+    /// one service differ by well under ×1.5 minute to minute at ≥ 10 requests.
+    /// </summary>
+    public double ReplicaLatencyFactor { get; set; } = 2.0;
+
+    /// <summary>
+    /// …or its latest error ratio exceeds the peers' median by at least this much (absolute): 0.05,
+    /// five failed requests in a hundred more than its peers.
+    /// </summary>
+    public double ReplicaErrorExcess { get; set; } = 0.05;
 }
 
 /// <summary>
 /// Turns a root-cause candidate's evidence into a remediation hint. The rules, first match wins:
 /// an error burst right after a version change → roll back; anomalies on exactly one of several
 /// replicas, corroborated by two metrics or repeated verdicts (one stray verdict on a replica at
-/// low traffic is noise), or a replica-drift verdict → shift traffic away / restart it; a resource at its
+/// low traffic is noise) and by that replica's own latest RED values against its peers' (median
+/// latency ×2, or error ratio +5 points), or a replica-drift verdict → shift traffic away / restart it; a resource at its
 /// limit (or saturation together with more load) → scale out; slowness with CPU pressure below
 /// the limit and no extra load (each request got costlier) → capture a CPU profile; any other
 /// saturation rise → scale out; otherwise investigate.
@@ -115,12 +129,19 @@ public static class RemediationAdvisor
         }
 
         int knownInstances = info?.Instances.Count ?? 0;
-        if (instances.Count == 1 && ((knownInstances >= 2 && instanceEvidence >= 2) || replicaDrift))
+        if (instances.Count == 1 && (replicaDrift || (knownInstances >= 2 && instanceEvidence >= 2)))
         {
+            // Per-instance evidence: the replica's own latest RED values against its peers'. The
+            // other replicas having no verdict is not enough (their series may sit under the
+            // request floors); a replica-drift verdict is such a comparison already.
             string instance = instances.Min!;
-            string text = string.Create(CultureInfo.InvariantCulture,
-                $"Shift traffic away from replica {instance} of {node} or restart it: only this one of {Math.Max(knownInstances, 2)} replicas deviates.");
-            return (RemediationKind.ShiftTrafficOrRestart, text);
+            string? comparison = info is null ? null : CompareWithPeers(info, instance, options);
+            if (comparison is not null || replicaDrift)
+            {
+                string text = string.Create(CultureInfo.InvariantCulture,
+                    $"Shift traffic away from replica {instance} of {node} or restart it: only this one of {Math.Max(knownInstances, 2)} replicas deviates{(comparison is null ? "." : ": " + comparison + ".")}");
+                return (RemediationKind.ShiftTrafficOrRestart, text);
+            }
         }
 
         if (replicaDrift)
@@ -147,5 +168,66 @@ public static class RemediationAdvisor
         }
 
         return (RemediationKind.Investigate, $"Investigate {node}: its signals started first and explain its callers'; open the exemplar traces.");
+    }
+
+    /// <summary>
+    /// How <paramref name="instance"/>'s latest RED bucket compares with its peers' (same bucket or
+    /// later): a sentence when it deviates by <see cref="RemediationOptions.ReplicaLatencyFactor"/>
+    /// or <see cref="RemediationOptions.ReplicaErrorExcess"/>, null when it does not or there is
+    /// nothing to compare.
+    /// </summary>
+    internal static string? CompareWithPeers(ServiceNode node, string instance, RemediationOptions options)
+    {
+        if (!node.Instances.TryGetValue(instance, out var self) || self.RedBucketMs == long.MinValue)
+        {
+            return null;
+        }
+
+        var latencies = new List<double>();
+        var errors = new List<double>();
+        foreach (var (name, peer) in node.Instances)
+        {
+            if (string.Equals(name, instance, StringComparison.Ordinal) || peer.RedBucketMs < self.RedBucketMs)
+            {
+                continue;
+            }
+
+            if (double.IsFinite(peer.LatencyP50Ms))
+            {
+                latencies.Add(peer.LatencyP50Ms);
+            }
+
+            if (double.IsFinite(peer.ErrorRatio))
+            {
+                errors.Add(peer.ErrorRatio);
+            }
+        }
+
+        if (latencies.Count > 0 && double.IsFinite(self.LatencyP50Ms))
+        {
+            double peers = Median(latencies);
+            if (peers > 0 && self.LatencyP50Ms >= options.ReplicaLatencyFactor * peers)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"median latency {self.LatencyP50Ms:0.#} ms against {peers:0.#} ms on its peers");
+            }
+        }
+
+        if (errors.Count > 0 && double.IsFinite(self.ErrorRatio))
+        {
+            double peers = Median(errors);
+            if (self.ErrorRatio - peers >= options.ReplicaErrorExcess)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"{self.ErrorRatio:P1} of its requests failed against {peers:P1} on its peers");
+            }
+        }
+
+        return null;
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        int n = values.Count;
+        return n % 2 == 1 ? values[n / 2] : (values[(n / 2) - 1] + values[n / 2]) / 2;
     }
 }

@@ -23,6 +23,15 @@ public sealed class RcaOptions
     /// </summary>
     public long OnsetScaleMs { get; set; } = 120_000;
 
+    /// <summary>
+    /// Farthest (ms) a signal's onset may lie before its first verdict: 3 min. Change-point
+    /// detectors date a change from where their statistic started to climb, which noise can put
+    /// far earlier: in eval rca a frontend P95 CUSUM dated a packet-loss case's symptom 16 min
+    /// before the fault, ahead of the callee's edge errors that fired at its start. Three
+    /// one-minute buckets keep the real lead a cause has over its callers.
+    /// </summary>
+    public long OnsetLookbackMs { get; set; } = 180_000;
+
     /// <summary>A callee "started no later" than its caller if within this slack (ms): one 60-s bucket.</summary>
     public long OnsetSlackMs { get; set; } = 60_000;
 
@@ -53,9 +62,11 @@ public sealed class RcaOptions
 /// node v gets four scores in [0, 1]:</para>
 /// <list type="bullet">
 /// <item><b>severity</b> s(v): noisy-or 1 − Π(1 − score/2) over its cause-like signals; a
-/// throughput fall is an effect of upstream trouble, so a node with only that counts at 0.3.</item>
+/// throughput fall is an effect of upstream trouble and an SLO burn-rate alert is a symptom (it
+/// says users suffer at that service, not why), so a node with only those counts at 0.3.</item>
 /// <item><b>onset</b>: exp(−(since(v) − since_min) / τ), causes start first.</item>
-/// <item><b>explanation</b>: ½·(1 − max over anomalous callees c that started no later of s(c))
+/// <item><b>explanation</b>: ½·(1 − max over anomalous callees c of: 1 if v fired on its own
+/// edge series to c (v witnessed c), else s(c), halved if c started later)
 /// + ½·(share of v's callers that are anomalous and either started no earlier than v or fired on
 /// their own edge series to v, × 0.3 if v only lost throughput): an anomalous
 /// callee below an anomalous caller takes the blame, so it moves down the call chain.</item>
@@ -65,7 +76,8 @@ public sealed class RcaOptions
 /// anomaly score as personalisation vector) with MonitorRank's transitions (Kim, Sumbaly, Shah,
 /// "Root Cause Detection in a Service-Oriented Architecture", SIGMETRICS 2013, §4.2): forward to a
 /// callee c with weight s(c), backward to a caller p with ρ·s(p), and a self-loop
-/// max(0, s(v) − max_c s(c)) so the walk stays at a node more anomalous than its callees.
+/// max(0, s(v) − max_c s(c)) so the walk stays at a node more anomalous than its callees (none
+/// for a node that witnessed an anomalous callee on its own edge series).
 /// π = (1 − d)·u + d·πP by power iteration, u ∝ s.</item>
 /// </list>
 /// <para>The final score is the weighted sum (<see cref="RcaOptions"/>); ties break on the node
@@ -125,7 +137,7 @@ public static class RootCauseRanker
             foreach (var s in list)
             {
                 double score = Math.Clamp(s.Score, 0, 1);
-                if (s.Kind == MetricKind.Throughput && s.Direction == Direction.Down)
+                if ((s.Kind == MetricKind.Throughput && s.Direction == Direction.Down) || s.Detector == DetectorKind.BurnRate)
                 {
                     effectMiss *= 1 - (0.5 * score);
                 }
@@ -134,7 +146,10 @@ public static class RootCauseRanker
                     causeMiss *= 1 - (0.5 * score);
                 }
 
-                first = Math.Min(first, s.SinceMs);
+                // A change-point start (CUSUM, martingale) can be placed long before the change by
+                // noise accumulated earlier; bound it to OnsetLookbackMs before the first verdict.
+                long onsetOf = s.FirstSeenMs > 0 ? Math.Max(s.SinceMs, s.FirstSeenMs - options.OnsetLookbackMs) : s.SinceMs;
+                first = Math.Min(first, onsetOf);
                 if (!string.Equals(s.Service, node, StringComparison.Ordinal))
                 {
                     // An edge series: the caller (Service) observed this node (the callee).
@@ -189,14 +204,23 @@ public static class RootCauseRanker
 
         var onset = new double[n];
         var explanation = new double[n];
+        var witnessedCallee = new bool[n];
         for (int i = 0; i < n; i++)
         {
             onset[i] = Math.Exp(-(double)(since[i] - firstOnset) / Math.Max(1, options.OnsetScaleMs));
+            // Explained by a callee below it: fully when this node witnessed it (its own edge
+            // series to the callee fired: it measured the callee slow or failing, so its own
+            // latency or errors are what it got from the callee), otherwise by the callee's
+            // severity, halved if the callee started later. In eval rca, without the witness
+            // test, checkout (6 error signals, its own and its caller's edge to it) outranked the
+            // product-catalog error burst it was passing on, whose verdicts scored lower.
             double explainedBelow = 0;
             foreach (int c in callees[i])
             {
+                bool witnessed = witnesses[c] is { } seen && seen.Contains(names[i]);
+                witnessedCallee[i] |= witnessed;
                 double compat = since[c] <= since[i] + options.OnsetSlackMs ? 1.0 : 0.5;
-                explainedBelow = Math.Max(explainedBelow, severity[c] * compat);
+                explainedBelow = Math.Max(explainedBelow, witnessed ? 1.0 : severity[c] * compat);
             }
 
             // Callers it can explain: anomalous and either not started before it (within the
@@ -227,7 +251,7 @@ public static class RootCauseRanker
             explanation[i] = (0.5 * (1 - explainedBelow)) + (0.5 * explainsAbove);
         }
 
-        double[] walk = PersonalisedWalk(severity, callees, callers, options);
+        double[] walk = PersonalisedWalk(severity, callees, callers, options, witnessedCallee);
 
         var scored = new (int Node, double Score)[n];
         for (int i = 0; i < n; i++)
@@ -319,7 +343,15 @@ public static class RootCauseRanker
     /// Personalised PageRank on the anomalous subgraph with MonitorRank transitions; returns each
     /// node's visit share scaled so the top node has 1.
     /// </summary>
-    internal static double[] PersonalisedWalk(double[] severity, List<int>[] callees, List<int>[] callers, RcaOptions options)
+    /// <param name="severity">s(v) per node.</param>
+    /// <param name="callees">Anomalous callees per node.</param>
+    /// <param name="callers">Anomalous callers per node.</param>
+    /// <param name="options">Damping, backward weight, iterations.</param>
+    /// <param name="witnessedCallee">
+    /// Per node, whether it fired on its own edge series to an anomalous callee; such a node gets
+    /// no self-loop (its anomaly is what it measured below it), so the walk moves on down. Null: none.
+    /// </param>
+    internal static double[] PersonalisedWalk(double[] severity, List<int>[] callees, List<int>[] callers, RcaOptions options, bool[]? witnessedCallee = null)
     {
         int n = severity.Length;
         var personal = new double[n];
@@ -353,7 +385,7 @@ public static class RootCauseRanker
                 sum += options.BackwardWeight * severity[p];
             }
 
-            selfWeight[i] = Math.Max(0, severity[i] - maxCallee);
+            selfWeight[i] = witnessedCallee is not null && witnessedCallee[i] ? 0 : Math.Max(0, severity[i] - maxCallee);
             sum += selfWeight[i];
             outWeight[i] = sum;
         }

@@ -47,6 +47,15 @@ public sealed class ServiceInstanceInfo
 
     /// <summary>Event time <see cref="Version"/> was first seen on this instance (ms).</summary>
     public long VersionSinceMs { get; internal set; }
+
+    /// <summary>Median latency (ms) of the replica's latest closed RED bucket (or window); NaN until one closed.</summary>
+    public double LatencyP50Ms { get; internal set; } = double.NaN;
+
+    /// <summary>Failed share of the replica's requests in that bucket (or window); NaN until one closed.</summary>
+    public double ErrorRatio { get; internal set; } = double.NaN;
+
+    /// <summary>Start (Unix ms) of the bucket <see cref="LatencyP50Ms"/> and <see cref="ErrorRatio"/> are from.</summary>
+    public long RedBucketMs { get; internal set; } = long.MinValue;
 }
 
 /// <summary>A node of the service graph with the identity facts remediation hints need.</summary>

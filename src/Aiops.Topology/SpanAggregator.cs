@@ -78,6 +78,7 @@ public sealed class SpanAggregator
     private readonly Dictionary<SpanKey, PendingServer> _pendingServers = [];
     private readonly Queue<PendingExpiry> _expiries = new();
     private readonly List<MetricPoint> _earlyClosed = [];
+    private readonly LatencySketch _windowScratch;
     private bool _started;
     private bool _advanced;
     private long _closedBefore;
@@ -94,7 +95,8 @@ public sealed class SpanAggregator
         // Open buckets at once: the close lag plus the current bucket, plus two of slack for spans
         // slightly ahead of the watermark; older buckets are closed early, never lost.
         _openBuckets = (int)Math.Min(1024, (_closeLag / _width) + 4);
-        _inverseLogGamma = new LatencySketch(_options.SketchRelativeAccuracy).InverseLogGamma;
+        _windowScratch = new LatencySketch(_options.SketchRelativeAccuracy);
+        _inverseLogGamma = _windowScratch.InverseLogGamma;
     }
 
     /// <summary>The service graph built from the spans.</summary>
@@ -275,6 +277,13 @@ public sealed class SpanAggregator
         return result;
     }
 
+    /// <summary>
+    /// How many buckets the latest closed point of <paramref name="series"/> was computed over:
+    /// 1, or more for a quiet series (see <see cref="TopologyOptions.MinWindowRequests"/>), whose
+    /// consecutive points then share requests and are not independent evidence. 1 when unknown.
+    /// </summary>
+    public int WindowBucketsOf(SeriesKey series) => _byKey.TryGetValue(series, out var red) ? red.WindowBuckets : 1;
+
     private long BucketOf(long ms) => ms >= 0 ? ms - (ms % _width) : ms - (((ms % _width) + _width) % _width);
 
     private ServiceState ServiceOf(string name, long seenMs)
@@ -417,7 +426,7 @@ public sealed class SpanAggregator
         {
             // The ring is full (event time ran ahead of AdvanceTo): close the older bucket now
             // and hand its points out on the next AdvanceTo rather than lose them.
-            series.Close(slot, _earlyClosed);
+            series.Close(slot, _earlyClosed, _windowScratch);
         }
 
         series.Add(slot, bucket, durationMs, sketchKey, error, traceId);
@@ -425,7 +434,7 @@ public sealed class SpanAggregator
 
     private RedSeries NewSeries(RedScope scope, ServiceState owner, string? scopeKey, string labels, string node, long edgeKey = 0)
     {
-        var series = new RedSeries(scope, owner, scopeKey, labels, node, _width, _openBuckets, _options.ExemplarRetentionBuckets, _options.SketchRelativeAccuracy)
+        var series = new RedSeries(scope, owner, scopeKey, labels, node, _width, _openBuckets, _options.ExemplarRetentionBuckets, _options.SketchRelativeAccuracy, _options.MinWindowRequests, _options.MaxWindowBuckets)
         {
             EdgeKey = edgeKey,
         };
@@ -561,7 +570,7 @@ public sealed class SpanAggregator
                     var slot = series.SlotFor(b);
                     if (slot.Start == b)
                     {
-                        series.Close(slot, output);
+                        series.Close(slot, output, _windowScratch);
                     }
                     else
                     {

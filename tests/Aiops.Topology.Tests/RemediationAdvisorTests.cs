@@ -7,13 +7,19 @@ public class RemediationAdvisorTests
 {
     private const long T = 1_700_000_000_000;
 
-    private static ServiceGraph CartWithReplicas()
+    /// <summary>Three cart replicas; cart-2's latest RED bucket has median <paramref name="cart2P50"/> ms, its peers 5 and 6 ms.</summary>
+    private static ServiceGraph CartWithReplicas(double cart2P50 = 30)
     {
         var g = new ServiceGraph();
         var cart = g.AddNode("cart", T);
-        cart.TouchInstance("cart-1", "1.4.1", T);
-        cart.TouchInstance("cart-2", "1.4.1", T);
-        cart.TouchInstance("cart-3", "1.4.1", T);
+        foreach (var (name, p50) in new[] { ("cart-1", 5.0), ("cart-2", cart2P50), ("cart-3", 6.0) })
+        {
+            var replica = cart.TouchInstance(name, "1.4.1", T);
+            replica.LatencyP50Ms = p50;
+            replica.ErrorRatio = 0;
+            replica.RedBucketMs = T;
+        }
+
         return g;
     }
 
@@ -52,6 +58,23 @@ public class RemediationAdvisorTests
             CartWithReplicas());
         Assert.Equal(RemediationKind.ShiftTrafficOrRestart, kind);
         Assert.Contains("cart-2", hint, StringComparison.Ordinal);
+
+        // The evidence in the hint: cart-2's 30 ms against the median of its peers' 5 and 6 ms.
+        Assert.Contains("30 ms against 5.5 ms", hint, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SignalsOnOneReplicaWhoseValuesMatchItsPeersDoNotBlameThatReplica()
+    {
+        // cart-2 fired twice, but its latest median (6.5 ms) is within ×2 of its peers' (5.5 ms):
+        // the others may just have had no verdict (e.g. under a request floor).
+        var (kind, _) = RemediationAdvisor.Advise("cart",
+            [
+                Signal("cart", MetricKind.Latency, 0.9, T, labels: "instance=cart-2"),
+                Signal("cart", MetricKind.ErrorRate, 0.9, T, metric: "errors.ratio", labels: "instance=cart-2"),
+            ],
+            CartWithReplicas(cart2P50: 6.5));
+        Assert.NotEqual(RemediationKind.ShiftTrafficOrRestart, kind);
     }
 
     [Fact]

@@ -61,6 +61,44 @@ public class RootCauseRankerTests
         Assert.Equal("frontend", ranked[^1].Node);
     }
 
+    private static IncidentSignal[] ErrorsPassedOnFromPaymentToCheckout(bool checkoutWitnessedPayment)
+    {
+        // payment fails; checkout passes the failures on and its verdicts score higher (its error
+        // ratio moved more, and its caller's edge series to it fired too). All start together.
+        var signals = new List<IncidentSignal>
+        {
+            Signal("checkout", MetricKind.ErrorRate, 0.9, T, metric: "errors.ratio"),
+            Signal("checkout", MetricKind.ErrorRate, 0.9, T, metric: "errors.ratio", detector: DetectorKind.LevelShift),
+            Signal("checkout", MetricKind.ErrorRate, 0.9, T, metric: "errors.ratio", labels: "callee=checkout") with { Service = "frontend" },
+            Signal("payment", MetricKind.ErrorRate, 0.3, T, metric: "errors.ratio"),
+        };
+        if (checkoutWitnessedPayment)
+        {
+            signals.Add(Signal("payment", MetricKind.ErrorRate, 0.3, T, metric: "errors.ratio", labels: "callee=payment") with { Service = "checkout" });
+        }
+
+        return [.. signals];
+    }
+
+    [Fact]
+    public void ACallerWhoseOwnEdgeSeriesToACalleeFiredIsExplainedByThatCallee()
+    {
+        var ranked = RootCauseRanker.Rank(ErrorsPassedOnFromPaymentToCheckout(checkoutWitnessedPayment: true), Shop());
+
+        Assert.Equal("payment", ranked[0].Node);
+        // checkout: ½·(1 − 1) for the witnessed callee + ½·(0 of its 1 caller anomalous: frontend has no signal of its own).
+        Assert.Equal(0.0, ranked[1].ScoreParts["explanation"], 6);
+    }
+
+    [Fact]
+    public void WithoutTheWitnessTheLouderCallerStaysOnTop()
+    {
+        // The control of the test above: same signals without checkout's edge series to payment.
+        var ranked = RootCauseRanker.Rank(ErrorsPassedOnFromPaymentToCheckout(checkoutWitnessedPayment: false), Shop());
+
+        Assert.Equal("checkout", ranked[0].Node);
+    }
+
     [Fact]
     public void ACalleeThatOnlyLostTrafficDoesNotTakeTheBlameFromItsSaturatedCaller()
     {
@@ -182,5 +220,21 @@ public class RootCauseRankerTests
         double[] walk = RootCauseRanker.PersonalisedWalk(severity, callees, callers, new RcaOptions());
         Assert.Equal(1.0, walk[2]);
         Assert.True(walk[2] > walk[1] && walk[1] > walk[0]);
+    }
+
+    [Fact]
+    public void ANodeThatWitnessedItsCalleeGetsNoSelfLoopSoTheWalkMovesToTheCallee()
+    {
+        // frontend (0.6) → recommendation (0.05): frontend's self-loop s − max s(c) = 0.55 keeps
+        // the walk there; once frontend's edge series to recommendation fired, it gets none.
+        double[] severity = [0.6, 0.05];
+        List<int>[] callees = [[1], []];
+        List<int>[] callers = [[], [0]];
+
+        double[] plain = RootCauseRanker.PersonalisedWalk(severity, callees, callers, new RcaOptions());
+        double[] witnessed = RootCauseRanker.PersonalisedWalk(severity, callees, callers, new RcaOptions(), [true, false]);
+
+        Assert.Equal(1.0, plain[0]);
+        Assert.Equal(1.0, witnessed[1]);
     }
 }

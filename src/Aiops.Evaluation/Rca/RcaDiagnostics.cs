@@ -62,6 +62,18 @@ internal sealed class RcaDiagnostics
         var inv = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
         text.AppendLine(inv, $"== {result.Case} rank={result.Rank} cause={_fault.RootCause}{(_fault.Caller is null ? string.Empty : " caller=" + _fault.Caller)}{(_fault.Instance is null ? string.Empty : " instance=" + _fault.Instance)}");
+        foreach (var e in events)
+        {
+            if (e.Kind == IncidentEventKind.Open && (e.TimestampMs < _fault.StartMs || e.TimestampMs > _fault.EndMs + RcaScoring.GraceMs))
+            {
+                text.AppendLine(inv, $"  false open {e.IncidentId} at={Offset(e.TimestampMs)} {e.Summary}");
+                foreach (var a in e.Anomalies)
+                {
+                    text.AppendLine(inv, $"      {a.Series.Service}/{a.Series.Metric}{{{a.Series.Labels}}} {a.Detector} {a.Direction} at={Offset(a.TimestampMs)} obs={a.Observed:0.###} exp={a.Expected:0.###} band=[{a.Lower:0.###}, {a.Upper:0.###}] score={a.Score:0.00}");
+                }
+            }
+        }
+
         IncidentEvent? last = null;
         foreach (var e in events)
         {
@@ -102,6 +114,29 @@ internal sealed class RcaDiagnostics
         foreach (var (key, tally) in _tallies)
         {
             text.AppendLine(inv, $"    {key} x{tally.Count} first={Offset(tally.FirstMs)}");
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The incidents of a fault-free run (which should have none), each with the verdicts that opened it.</summary>
+    public static string FormatFalseIncidents(string name, long startMs, IReadOnlyList<IncidentEvent> events)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var text = new StringBuilder();
+        text.AppendLine(inv, $"== {name}");
+        foreach (var e in events)
+        {
+            if (e.Kind != IncidentEventKind.Open)
+            {
+                continue;
+            }
+
+            text.AppendLine(inv, $"  open {e.IncidentId} at={(e.TimestampMs - startMs) / 60_000.0:0.0}m {e.Summary}");
+            foreach (var a in e.Anomalies)
+            {
+                text.AppendLine(inv, $"      {a.Series.Service}/{a.Series.Metric}{{{a.Series.Labels}}} {a.Detector} {a.Direction} obs={a.Observed:0.###} exp={a.Expected:0.###} band=[{a.Lower:0.###}, {a.Upper:0.###}] score={a.Score:0.00}");
+            }
         }
 
         return text.ToString();

@@ -9,6 +9,14 @@
 // | CorrelateAndOpen | 49.185 ms | 535.030 ms | 29.327 ms | 1240.69 KB |
 //
 // An earlier, less loaded run: Rank 3.4 ms, CorrelateAndOpen 40 ms (before one BFS per verdict).
+//
+// Session 2 (witness rule, onset bound, episode sustain), load average 3.5 at the start of the run,
+// `dotnet run -c Release --project tests/Aiops.Benchmarks -- --filter '*RcaBenchmarks*' -i --job short`:
+//
+// | Method           | Mean       | Error     | StdDev   | Allocated  |
+// |----------------- |-----------:|----------:|---------:|-----------:|
+// | Rank             |   127.8 us |  36.40 us |  2.00 us |  157.54 KB |
+// | CorrelateAndOpen | 1,082.7 us | 226.18 us | 12.40 us | 1241.44 KB |
 
 using Aiops.Core;
 using Aiops.Topology;
