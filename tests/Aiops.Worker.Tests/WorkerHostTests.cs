@@ -52,3 +52,65 @@ public sealed class WorkerHostTests
         Assert.Equal("otlp_spans", kafka.SpansTopic);
     }
 }
+
+public sealed class SloConfigurationTests
+{
+    private static Dictionary<string, string?> CheckoutLatencySlo(string objective) => new()
+    {
+        ["Metrics:Enabled"] = "false",
+        ["Pipeline:Slo:Objectives:0:Name"] = "checkout-latency",
+        ["Pipeline:Slo:Objectives:0:Service"] = "checkout",
+        ["Pipeline:Slo:Objectives:0:Kind"] = "Latency",
+        ["Pipeline:Slo:Objectives:0:Objective"] = objective,
+        ["Pipeline:Slo:Objectives:0:LatencyThresholdMs"] = "300",
+    };
+
+    [Fact]
+    public void SlosDeclaredInConfigurationReachThePipelineWithTheDefaultBurnRateRules()
+    {
+        using var host = WorkerHost.CreateBuilder([], CheckoutLatencySlo("0.999"), RunningWorker.Fakes(new RecordingProcessor()), LogLevel.None).Build();
+        var slo = host.Services.GetRequiredService<IOptions<Aiops.Topology.SloOptions>>().Value;
+
+        var options = CoreServices.PipelineOptionsFor(new LimitsOptions(), slo);
+
+        var objective = Assert.Single(options.Slo.Objectives);
+        Assert.Equal(("checkout", Aiops.Topology.SliKind.Latency, 0.999, 300.0), (objective.Service, objective.Kind, objective.Objective, objective.LatencyThresholdMs));
+        // None set in configuration: the SRE Workbook's three pairs (1h+5m 14.4x, 6h+30m 6x, 3d+6h 1x).
+        Assert.Equal([14.4, 6, 1], options.Slo.Rules.Select(static r => r.BurnRate));
+        // A pipeline accepts them (its constructor validates the options).
+        Assert.Same(options, new Aiops.Pipeline.EventTimePipeline(options).Options);
+    }
+
+    [Fact]
+    public void BurnRateRulesSetInConfigurationReplaceTheDefaultsInsteadOfAddingToThem()
+    {
+        var settings = CheckoutLatencySlo("0.999");
+        settings["Pipeline:Slo:Rules:0:LongWindowMs"] = "3600000";
+        settings["Pipeline:Slo:Rules:0:ShortWindowMs"] = "300000";
+        settings["Pipeline:Slo:Rules:0:BurnRate"] = "10";
+        using var host = WorkerHost.CreateBuilder([], settings, RunningWorker.Fakes(new RecordingProcessor()), LogLevel.None).Build();
+
+        var rule = Assert.Single(host.Services.GetRequiredService<IOptions<Aiops.Topology.SloOptions>>().Value.Rules);
+
+        Assert.Equal((3_600_000L, 300_000L, 10.0), (rule.LongWindowMs, rule.ShortWindowMs, rule.BurnRate));
+    }
+
+    [Fact]
+    public async Task AnSloObjectiveOutsideZeroToOneFailsAtStartNamingTheSection()
+    {
+        using var host = WorkerHost.CreateBuilder([], CheckoutLatencySlo("1.5"), RunningWorker.Fakes(new RecordingProcessor()), LogLevel.None).Build();
+
+        var exception = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+        var failures = exception switch
+        {
+            OptionsValidationException one => [one],
+            AggregateException many => many.InnerExceptions.OfType<OptionsValidationException>().ToList(),
+            _ => [],
+        };
+        var message = WorkerHost.FormatValidationFailure(failures);
+
+        var line = Assert.Single(message.Split('\n'), static l => l.StartsWith("  - Pipeline:Slo:Objectives: ", StringComparison.Ordinal));
+        Assert.Contains("checkout-latency", line, StringComparison.Ordinal);
+        Assert.Contains("must be in (0, 1), got 1.5", line, StringComparison.Ordinal);
+    }
+}

@@ -72,6 +72,7 @@ internal static class WorkerHost
         services.AddSingleton<IValidateOptions<LimitsOptions>>(new SectionValidator<LimitsOptions>(new LimitsOptionsValidator(), LimitsOptions.Section));
         services.AddOptions<MetricsEndpointOptions>().Bind(configuration.GetSection(MetricsEndpointOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<MetricsEndpointOptions>>(new SectionValidator<MetricsEndpointOptions>(new MetricsEndpointOptionsValidator(), MetricsEndpointOptions.Section));
+        SloOptionsSetup.Add(services, configuration);
         services.Configure<HostOptions>(o =>
         {
             // Long enough for a batch to finish, its incidents to flush and the offsets to commit.
