@@ -38,16 +38,8 @@ public sealed class JaegerJsonDecoder
     /// <summary>Decodes one JSON span object into <paramref name="batch"/>.</summary>
     public void Decode(ReadOnlySpan<byte> payload, DecodeBatch batch)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (payload.Trim(" \t\r\n"u8).IsEmpty)
+        if (!RecordAdmission.Admit(payload, batch, _options, "Jaeger JSON span record is empty", text: true))
         {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Empty, "Jaeger JSON span record is empty", 0));
-            return;
-        }
-
-        if (payload.Length > _options.MaxRecordBytes)
-        {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Oversized, $"record of {payload.Length} bytes exceeds the limit of {_options.MaxRecordBytes} bytes", 0));
             return;
         }
 

@@ -60,16 +60,8 @@ public sealed class JaegerProtobufDecoder
     /// <summary>Decodes one <c>Span</c> message into <paramref name="batch"/>.</summary>
     public void Decode(ReadOnlySpan<byte> payload, DecodeBatch batch)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (payload.IsEmpty)
+        if (!RecordAdmission.Admit(payload, batch, _options, "Jaeger span record is empty", text: false))
         {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Empty, "Jaeger span record is empty", 0));
-            return;
-        }
-
-        if (payload.Length > _options.MaxRecordBytes)
-        {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Oversized, $"record of {payload.Length} bytes exceeds the limit of {_options.MaxRecordBytes} bytes", 0));
             return;
         }
 

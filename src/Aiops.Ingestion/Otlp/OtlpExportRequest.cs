@@ -50,16 +50,8 @@ internal static class OtlpExportRequest
     /// </summary>
     public static void Walk(ReadOnlySpan<byte> payload, DecodeBatch batch, DecodeOptions options, string message, string entryName, ResourceEntryDecoder decodeEntry)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (payload.IsEmpty)
+        if (!RecordAdmission.Admit(payload, batch, options, $"record is empty (an {message} with no {entryName})", text: false))
         {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Empty, $"record is empty (an {message} with no {entryName})", 0));
-            return;
-        }
-
-        if (payload.Length > options.MaxRecordBytes)
-        {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Oversized, $"record of {payload.Length} bytes exceeds the limit of {options.MaxRecordBytes} bytes", 0));
             return;
         }
 

@@ -41,16 +41,8 @@ public sealed class ZipkinJsonDecoder
     /// <summary>Decodes one payload (a JSON array of spans, or one span object) into <paramref name="batch"/>.</summary>
     public void Decode(ReadOnlySpan<byte> payload, DecodeBatch batch)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (payload.Trim(" \t\r\n"u8).IsEmpty)
+        if (!RecordAdmission.Admit(payload, batch, _options, "Zipkin payload is empty (expected a JSON array of spans)", text: true))
         {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Empty, "Zipkin payload is empty (expected a JSON array of spans)", 0));
-            return;
-        }
-
-        if (payload.Length > _options.MaxRecordBytes)
-        {
-            batch.Errors.Add(new DecodeError(DecodeErrorKind.Oversized, $"record of {payload.Length} bytes exceeds the limit of {_options.MaxRecordBytes} bytes", 0));
             return;
         }
 
