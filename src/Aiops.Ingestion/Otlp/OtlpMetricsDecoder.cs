@@ -163,55 +163,10 @@ public sealed partial class OtlpMetricsDecoder
         }
 
         // Pass 2: scope_metrics → metrics.
-        r = new ProtoReader(rm);
-        while (!r.IsAtEnd)
+        var items = new ScopeItemWalker(rm, baseOffset, batch, "ScopeMetrics", "metrics");
+        while (items.MoveNext(out ReadOnlySpan<byte> metric, out _, out int metricOffset))
         {
-            r.TryReadTag(out int field, out int wt); // validated by pass 1
-            if (field != OtlpFields.ResourceEntryScopes)
-            {
-                r.TrySkip(wt);
-                continue;
-            }
-
-            r.TryReadLengthDelimited(out ReadOnlySpan<byte> scope);
-            int scopeOffset = baseOffset + r.Position - scope.Length;
-            var s = new ProtoReader(scope);
-            while (!s.IsAtEnd)
-            {
-                int at = scopeOffset + s.Position;
-                if (!s.TryReadTag(out int f2, out int wt2))
-                {
-                    batch.Errors.Add(new DecodeError(DecodeErrorKind.Truncated, "ScopeMetrics: malformed field tag", at));
-                    break;
-                }
-
-                if (f2 == OtlpFields.ScopeEntryItems)
-                {
-                    if (wt2 != WireType.LengthDelimited)
-                    {
-                        batch.Errors.Add(new DecodeError(DecodeErrorKind.WrongWireType, $"ScopeMetrics.metrics has wire type {WireType.Name(wt2)}, expected LEN", at));
-                        if (!s.TrySkip(wt2))
-                        {
-                            break;
-                        }
-
-                        continue;
-                    }
-
-                    if (!s.TryReadLengthDelimited(out ReadOnlySpan<byte> metric))
-                    {
-                        batch.Errors.Add(new DecodeError(DecodeErrorKind.Truncated, "ScopeMetrics.metrics: length runs past the end of its parent", at));
-                        break;
-                    }
-
-                    DecodeMetric(metric, scopeOffset + s.Position - metric.Length, service, batch);
-                }
-                else if (!s.TrySkip(wt2))
-                {
-                    batch.Errors.Add(Skipped("ScopeMetrics", f2, wt2, at));
-                    break;
-                }
-            }
+            DecodeMetric(metric, metricOffset, service, batch);
         }
     }
 

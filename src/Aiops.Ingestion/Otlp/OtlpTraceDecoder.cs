@@ -163,55 +163,10 @@ public sealed partial class OtlpTraceDecoder
             }
         }
 
-        r = new ProtoReader(rs);
-        while (!r.IsAtEnd)
+        var items = new ScopeItemWalker(rs, baseOffset, batch, "ScopeSpans", "spans");
+        while (items.MoveNext(out ReadOnlySpan<byte> span, out int at, out _))
         {
-            r.TryReadTag(out int field, out int wt);
-            if (field != OtlpFields.ResourceEntryScopes)
-            {
-                r.TrySkip(wt);
-                continue;
-            }
-
-            r.TryReadLengthDelimited(out ReadOnlySpan<byte> scope);
-            int scopeOffset = baseOffset + r.Position - scope.Length;
-            var s = new ProtoReader(scope);
-            while (!s.IsAtEnd)
-            {
-                int at = scopeOffset + s.Position;
-                if (!s.TryReadTag(out int f2, out int wt2))
-                {
-                    batch.Errors.Add(new DecodeError(DecodeErrorKind.Truncated, "ScopeSpans: malformed field tag", at));
-                    break;
-                }
-
-                if (f2 == OtlpFields.ScopeEntryItems)
-                {
-                    if (wt2 != WireType.LengthDelimited)
-                    {
-                        batch.Errors.Add(new DecodeError(DecodeErrorKind.WrongWireType, $"ScopeSpans.spans has wire type {WireType.Name(wt2)}, expected LEN", at));
-                        if (!s.TrySkip(wt2))
-                        {
-                            break;
-                        }
-
-                        continue;
-                    }
-
-                    if (!s.TryReadLengthDelimited(out ReadOnlySpan<byte> span))
-                    {
-                        batch.Errors.Add(new DecodeError(DecodeErrorKind.Truncated, "ScopeSpans.spans: length runs past the end of its parent", at));
-                        break;
-                    }
-
-                    DecodeSpan(span, at, service, instance, version, batch);
-                }
-                else if (!s.TrySkip(wt2))
-                {
-                    batch.Errors.Add(OtlpMetricsDecoder.Skipped("ScopeSpans", f2, wt2, at));
-                    break;
-                }
-            }
+            DecodeSpan(span, at, service, instance, version, batch);
         }
     }
 
