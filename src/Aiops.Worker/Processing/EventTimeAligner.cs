@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Runtime.InteropServices;
 using Aiops.Core;
 using Aiops.Worker.Options;
 using Confluent.Kafka;
@@ -344,22 +345,22 @@ internal sealed class EventTimeAligner
         public void Append(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans)
         {
             EnsureRoom(ref _points, ref _pointHead, ref _pointTail, points.Count);
-            for (var i = 0; i < points.Count; i++)
+            var pointsIn = CopyIn(points, _points.AsSpan(_pointTail, points.Count));
+            foreach (ref readonly var p in pointsIn)
             {
-                var p = points[i];
-                _points[_pointTail++] = p;
                 _openEventTimeMs = Math.Max(_openEventTimeMs, p.TimestampMs);
             }
 
+            _pointTail += points.Count;
             EnsureRoom(ref _spans, ref _spanHead, ref _spanTail, spans.Count);
-            for (var i = 0; i < spans.Count; i++)
+            var spansIn = CopyIn(spans, _spans.AsSpan(_spanTail, spans.Count));
+            foreach (ref readonly var s in spansIn)
             {
-                var s = spans[i];
-                _spans[_spanTail++] = s;
-
                 // The pipeline's event time for a span is its end (EventTimePipeline.AddSpan).
-                _openEventTimeMs = Math.Max(_openEventTimeMs, (long)(s.EndUnixNanos / 1_000_000));
+                _openEventTimeMs = Math.Max(_openEventTimeMs, s.EndUnixNanos / 1_000_000);
             }
+
+            _spanTail += spans.Count;
 
             _openPoints += points.Count;
             _openSpans += spans.Count;
@@ -392,6 +393,24 @@ internal sealed class EventTimeAligner
             }
 
             return entry;
+        }
+
+        /// <summary>Copies <paramref name="items"/> into <paramref name="into"/> (a block copy for the decode batch's lists) and returns it.</summary>
+        private static Span<T> CopyIn<T>(IReadOnlyList<T> items, Span<T> into)
+        {
+            if (items is List<T> list)
+            {
+                CollectionsMarshal.AsSpan(list).CopyTo(into);
+            }
+            else
+            {
+                for (var i = 0; i < into.Length; i++)
+                {
+                    into[i] = items[i];
+                }
+            }
+
+            return into;
         }
 
         /// <summary>Makes room for <paramref name="count"/> more items: moves the live ones to the front, grows (doubling) only when that is not enough.</summary>
