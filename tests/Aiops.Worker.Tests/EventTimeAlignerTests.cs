@@ -88,6 +88,7 @@ public sealed class EventTimeAlignerTests
         flow.AtEnd.Add(Spans);
         Assert.True(aligner.TryTake(out _));
         Assert.Equal(0, aligner.IdleReleases);
+        Assert.Equal(1, aligner.Waits);
     }
 
     [Fact]

@@ -96,6 +96,12 @@ internal sealed class EventTimeAligner
     /// <summary>Records handed over after <see cref="KafkaOptions.MaxIdleWaitMs"/> ran out while a partition that was not at its end had nothing buffered.</summary>
     public long IdleReleases { get; private set; }
 
+    /// <summary>Times the release of a record waited for a partition with nothing buffered that was not at its end (ended by its data, by it reaching its end, or by the idle wait).</summary>
+    public long Waits { get; private set; }
+
+    /// <summary>Wall-clock time spent in those waits.</summary>
+    public TimeSpan Waited { get; private set; }
+
     /// <summary>Times a partition was paused (buffer full or too far ahead).</summary>
     public long Pauses { get; private set; }
 
@@ -214,7 +220,7 @@ internal sealed class EventTimeAligner
 
         if (best is null)
         {
-            _waitingSince = -1;
+            EndWait();
             return false;
         }
 
@@ -235,7 +241,7 @@ internal sealed class EventTimeAligner
         }
         else if (movesWatermark)
         {
-            _waitingSince = -1;
+            EndWait();
         }
 
         var entry = best.Take(_takenPoints, _takenSpans);
@@ -247,6 +253,16 @@ internal sealed class EventTimeAligner
         record = new AlignedRecord(entry.Record, _takenPoints, _takenSpans, entry.EventTimeMs);
         ResumeWhereBackUnderHalf();
         return true;
+    }
+
+    private void EndWait()
+    {
+        if (_waitingSince >= 0)
+        {
+            Waits++;
+            Waited += _time.GetElapsedTime(_waitingSince);
+            _waitingSince = -1;
+        }
     }
 
     private bool AllEmptyOnesAtTheirEnd()
@@ -498,7 +514,19 @@ internal sealed class ConsumerPartitionFlow(IConsumer<byte[]?, byte[]?> consumer
     public void Pause(TopicPartition partition) => consumer.Pause([partition]);
 
     /// <inheritdoc/>
-    public void Resume(TopicPartition partition, long nextOffset) => consumer.Resume([partition]);
+    /// <remarks>
+    /// Resume alone restarted the fetch late on the mock cluster: the 240-minute backlog bench took
+    /// 28 s with 152 pause/resume cycles (about 180 ms of stall each) and 1.6 s once the resume was
+    /// followed by a seek to the partition's next offset, which makes librdkafka fetch it at once.
+    /// </remarks>
+    public void Resume(TopicPartition partition, long nextOffset)
+    {
+        consumer.Resume([partition]);
+        if (nextOffset >= 0)
+        {
+            consumer.Seek(new TopicPartitionOffset(partition, nextOffset));
+        }
+    }
 
     /// <inheritdoc/>
     public bool IsCaughtUp(TopicPartition partition, long nextOffset)

@@ -276,7 +276,7 @@ internal sealed class StreamWorker : BackgroundService
         CloseBatch(forceCheckpoint: true);
         if (_aligner is { } aligner)
         {
-            Log.AlignmentSummary(_logger, aligner.IdleReleases, aligner.Pauses, aligner.Resumes, aligner.Redelivered, aligner.BufferedRecords);
+            Log.AlignmentSummary(_logger, aligner.Waits, (long)aligner.Waited.TotalMilliseconds, aligner.IdleReleases, aligner.Pauses, aligner.Resumes, aligner.Redelivered, aligner.BufferedRecords);
         }
         consumer.Close();
         _consumer = null;
