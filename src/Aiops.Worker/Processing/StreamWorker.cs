@@ -220,10 +220,11 @@ internal sealed class StreamWorker : BackgroundService
             })
             .Build();
         _consumer = consumer;
-        _aligner = _options.AlignEventTime ? new EventTimeAligner(_options, new ConsumerPartitionFlow(consumer), TimeProvider.System) : null;
         consumer.Subscribe([_options.MetricsTopic, _options.SpansTopic]);
         _health.ReportRunning();
         _sinceCommit.Start();
+
+        _aligner = _options.AlignEventTime ? new EventTimeAligner(_options, new ConsumerPartitionFlow(consumer), TimeProvider.System) : null;
         var pollTimeout = TimeSpan.FromMilliseconds(_options.PollTimeoutMs);
         var poll = pollTimeout;
 
@@ -249,7 +250,7 @@ internal sealed class StreamWorker : BackgroundService
                 }
                 else if (_aligner.TryOpen(result, out var buffer))
                 {
-                    HandleRecord(result, buffer);
+                    DecodeInto(result, buffer);
                     _aligner.Close();
                 }
             }
@@ -364,17 +365,26 @@ internal sealed class StreamWorker : BackgroundService
         }
     }
 
-    /// <summary>Decodes and processes one record; with <paramref name="buffer"/> (the aligner's) it is only decoded into it.</summary>
-    private void HandleRecord(ConsumeResult<byte[]?, byte[]?> result, ITelemetryProcessor? buffer = null)
+    /// <summary>Decodes a record into the aligner's <paramref name="buffer"/> (not processed yet); what cannot be read is dead-lettered now.</summary>
+    private void DecodeInto(ConsumeResult<byte[]?, byte[]?> result, ITelemetryProcessor buffer)
+    {
+        var isSpans = string.Equals(result.Topic, _options.SpansTopic, StringComparison.Ordinal);
+        var outcome = _handler.Handle(isSpans ? SignalKind.Spans : SignalKind.Metrics, isSpans ? _options.SpansEncoding : _options.MetricsEncoding, result.Message.Value, buffer);
+        if (!outcome.Success)
+        {
+            DeadLetter(result, outcome.ErrorKind ?? "unknown", outcome.Reason ?? "unknown", outcome.Partial);
+        }
+    }
+
+    private void HandleRecord(ConsumeResult<byte[]?, byte[]?> result)
     {
         var isSpans = string.Equals(result.Topic, _options.SpansTopic, StringComparison.Ordinal);
         var signal = isSpans ? SignalKind.Spans : SignalKind.Metrics;
         var encoding = isSpans ? _options.SpansEncoding : _options.MetricsEncoding;
-        var outcome = buffer is not null ? _handler.Handle(signal, encoding, result.Message.Value, buffer)
-            : _perPartition
+        var outcome = _perPartition
             ? _handler.Handle(signal, encoding, result.Message.Value, _partitions.For(result.TopicPartition))
             : _handler.Handle(signal, encoding, result.Message.Value);
-        if (_perPartition && buffer is null)
+        if (_perPartition)
         {
             _partitions.Advance(result.TopicPartition, result.Offset.Value + 1);
         }
