@@ -225,15 +225,24 @@ internal sealed class StreamWorker : BackgroundService
         _sinceCommit.Start();
 
         _aligner = _options.AlignEventTime ? new EventTimeAligner(_options, new ConsumerPartitionFlow(consumer), TimeProvider.System) : null;
-        var pollTimeout = TimeSpan.FromMilliseconds(_options.PollTimeoutMs);
-        var poll = pollTimeout;
+        var poll = TimeSpan.FromMilliseconds(_options.PollTimeoutMs);
 
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Event-time alignment: the decoded records are handed over smallest event time first,
+            // a batch at most per turn so commits keep their cadence and a stop is seen; with
+            // records left releasable the batch is closed and the poll does not wait.
+            var full = false;
+            while (_aligner is not null && !stoppingToken.IsCancellationRequested && !(full = _batchRecords >= _options.MaxBatchRecords) && _aligner.TryTake(out var aligned))
+            {
+                HandleAligned(aligned);
+                MarkProcessed(aligned.Record);
+            }
+
             ConsumeResult<byte[]?, byte[]?>? result;
             try
             {
-                result = consumer.Consume(poll);
+                result = consumer.Consume(full ? TimeSpan.Zero : poll);
             }
             catch (ConsumeException ex) when (!ex.Error.IsFatal)
             {
@@ -254,18 +263,6 @@ internal sealed class StreamWorker : BackgroundService
                     _aligner.Close();
                 }
             }
-
-            // Event-time alignment: the decoded records are handed over smallest event time first,
-            // a batch at most per turn so commits keep their cadence and a stop is seen.
-            var full = false;
-            while (_aligner is not null && !stoppingToken.IsCancellationRequested && !(full = _batchRecords >= _options.MaxBatchRecords) && _aligner.TryTake(out var aligned))
-            {
-                HandleAligned(aligned);
-                MarkProcessed(aligned.Record);
-            }
-
-            // Records left releasable: close the batch and come back without waiting on the poll.
-            poll = full ? TimeSpan.Zero : pollTimeout;
 
             if (_batchRecords >= _options.MaxBatchRecords || ((_batchRecords > 0 || _pending.Count > 0) && _sinceCommit.ElapsedMilliseconds >= _options.CommitIntervalMs))
             {
