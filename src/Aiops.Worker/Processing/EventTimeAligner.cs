@@ -154,8 +154,16 @@ internal sealed class EventTimeAligner
             _buffers.Remove(buffer);
             if (buffer.Paused)
             {
-                _flow.Resume(p, buffer.NextOffset);
-                Resumes++;
+                // No seek: where it is read from is the next owner's business (its committed offset).
+                try
+                {
+                    _flow.Resume(p, -1);
+                    Resumes++;
+                }
+                catch (KafkaException)
+                {
+                    // A lost partition may be no longer assigned here: there is no pause left to lift.
+                }
             }
         }
     }
