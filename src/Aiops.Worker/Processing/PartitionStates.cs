@@ -170,6 +170,9 @@ internal sealed class PartitionStates : ITelemetryProcessor
         throw new InvalidOperationException("Records are processed by the partition's own processor (For).");
 
     /// <inheritdoc/>
+    public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans, IReadOnlyList<Aiops.Ingestion.MetricExemplar> exemplars) => Process(points, spans);
+
+    /// <inheritdoc/>
     public void SaveState(Stream destination) => throw new InvalidOperationException("Partition states are saved per partition (SaveDirty).");
 
     /// <inheritdoc/>
