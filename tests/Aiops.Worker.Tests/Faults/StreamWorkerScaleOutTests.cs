@@ -36,9 +36,12 @@ public sealed class StreamWorkerScaleOutTests : IClassFixture<BrokerFixture>
 
     public StreamWorkerScaleOutTests(BrokerFixture fixture) => _fixture = fixture;
 
-    /// <summary>Every incident event on the topic as (key, JSON), in a stable order for comparison.</summary>
-    private static List<string> IncidentEvents(TestTopics topics, long expected) =>
-        [.. topics.ReadAll(topics.Incidents, expected: (int)expected, settle: TimeSpan.FromSeconds(1), limit: TimeSpan.FromSeconds(6))
+    /// <summary>
+    /// Every incident event on the topic as (key, JSON), in a stable order for comparison; reading
+    /// stops at <paramref name="expected"/> events or after <paramref name="limit"/>.
+    /// </summary>
+    private static List<string> IncidentEvents(TestTopics topics, long expected, TimeSpan limit) =>
+        [.. topics.ReadAll(topics.Incidents, expected: (int)expected, settle: TimeSpan.FromSeconds(1), limit: limit)
             .Select(static r => Encoding.UTF8.GetString(r.Message.Key!) + " " + Encoding.UTF8.GetString(r.Message.Value!))
             .Order(StringComparer.Ordinal)];
 
@@ -48,7 +51,7 @@ public sealed class StreamWorkerScaleOutTests : IClassFixture<BrokerFixture>
     public async Task ThreeWorkersWithOneKilledAndOneAddedMidStreamGiveTheIncidentsAndStatesOfAnUndisturbedRun()
     {
         // The reference runs beside the disturbed run (on its own topics and group): the machine
-        // mostly waits for rebalances here, so this keeps the test near 30 s instead of 45 s.
+        // mostly waits for rebalances here; measured 36-46 s with it, at load 13 on the 2 cores.
         var undisturbed = Workload.RunUndisturbedAsync(_fixture.Broker, Minutes);
 
         var topics = new TestTopics(_fixture.Broker);
@@ -85,7 +88,7 @@ public sealed class StreamWorkerScaleOutTests : IClassFixture<BrokerFixture>
             var ends = topics.EndOffsets(topics.Metrics, Partitions);
             await Wait.UntilAsync(() => topics.CommittedOffsets(topics.Metrics, Partitions).SequenceEqual(ends), () => $"the group through the second half: committed {string.Join(",", topics.CommittedOffsets(topics.Metrics, Partitions))} of {string.Join(",", ends)}");
             Assert.True(added.Metrics.Records > 0, "the added worker took over partitions and read records");
-            foreach (var (w, i) in workers.Select(static (w, i) => (w, i)).Where(x => x.i != victim))
+            foreach (var w in workers.Where((_, i) => i != victim))
             {
                 await w.StopAsync();
             }
@@ -93,7 +96,6 @@ public sealed class StreamWorkerScaleOutTests : IClassFixture<BrokerFixture>
             var calm = await undisturbed;
             Assert.Equal(calm.Ends, ends);
 
-            // Baselines not relearned: every partition's detectors end byte-identical to the undisturbed run's.
             // Baselines not relearned: every partition's detectors end byte-identical to the
             // undisturbed run's, so every verdict after the handover was the undisturbed run's.
             var states = PartitionedWorkload.FinalStates(topics, added, ends);
@@ -103,8 +105,10 @@ public sealed class StreamWorkerScaleOutTests : IClassFixture<BrokerFixture>
             // undisturbed run's, written once, and the same incidents opened, each once. When the
             // killed batch held an open, its new owner's replay made it again and the ledger
             // recognised it on the topic (IncidentsSuppressed); a duplicate would fail the first check.
-            var expected = IncidentEvents(calm.Topics, calm.IncidentEvents);
-            var actual = IncidentEvents(topics, calm.IncidentEvents);
+            var expected = IncidentEvents(calm.Topics, calm.IncidentEvents, TimeSpan.FromSeconds(30));
+            Assert.Equal(calm.IncidentEvents, expected.Count);
+            // Fewer may be there (the known gap below): a short limit, the topic is complete by now.
+            var actual = IncidentEvents(topics, calm.IncidentEvents, TimeSpan.FromSeconds(6));
             Assert.Equal(actual.Count, actual.Distinct(StringComparer.Ordinal).Count());
             Assert.Empty(actual.Except(expected, StringComparer.Ordinal));
             Assert.Equal(Opens(expected), Opens(actual));
