@@ -450,7 +450,11 @@ internal sealed class StreamWorker : BackgroundService
 
         if (_perPartition)
         {
-            SavePartitionStates(producer, forceCheckpoint);
+            if (!SavePartitionStates(producer, forceCheckpoint))
+            {
+                // Stopping before the states were acknowledged: leave the offsets uncommitted.
+                return;
+            }
         }
         else if ((_pending.Count > 0 || forceCheckpoint) && _checkpointer.IsDue(forceCheckpoint && _batchRecords > 0))
         {
@@ -489,19 +493,25 @@ internal sealed class StreamWorker : BackgroundService
     /// <summary>The state the loop feeds: the process's processor, or every partition's own.</summary>
     private ITelemetryProcessor State => _perPartition ? _partitions : _processor;
 
-    private void SavePartitionStates(IProducer<byte[]?, byte[]?> producer, bool force)
+    private bool SavePartitionStates(IProducer<byte[]?, byte[]?> producer, bool force)
     {
         if (!_partitions.Enabled || (!force && _sincePartitionSave.IsRunning && _sincePartitionSave.ElapsedMilliseconds < _checkpointIntervalMs))
         {
-            return;
+            return true;
         }
 
         var marks = new CheckpointPositions();
         if (_ledger.CaptureMarks(producer, marks))
         {
-            _partitions.SaveDirty(marks);
+            if (!_partitions.SaveDirty(marks))
+            {
+                return false;
+            }
+
             _sincePartitionSave.Restart();
         }
+
+        return true;
     }
 
     /// <summary>

@@ -47,31 +47,48 @@ public sealed class StreamWorkerHandoverTests : IClassFixture<BrokerFixture>
         }
     }
 
-    private static Dictionary<string, string?> Settings(TestTopics topics)
+    /// <summary>
+    /// Per-partition checkpoints in <paramref name="store"/>. For the topic store the state topic is
+    /// created here (2 partitions), since the mock cluster answers no CreateTopics request.
+    /// </summary>
+    private static async Task<Dictionary<string, string?>> SettingsAsync(TestTopics topics, string store)
     {
         var settings = topics.Settings("JsonLines");
         settings["Checkpoint:Scope"] = "Partition";
         settings["Checkpoint:IntervalMs"] = "0";
+        settings["Checkpoint:Store"] = store;
+        if (store == nameof(Options.CheckpointStore.Topic))
+        {
+            var stateTopic = "state-" + topics.Group;
+            await topics.Broker.CreateTopicsAsync([(stateTopic, 2)]);
+            settings["Repartition:StateTopic"] = stateTopic;
+            settings["Repartition:StatePartitions"] = "2";
+        }
+
         return settings;
     }
 
     private static Task CommittedToAsync(RunningWorker worker, TestTopics topics, long[] ends, string what) =>
         Wait.UntilAsync(() => worker.Metrics.CommittedOffsetOf(topics.Metrics, 0) >= ends[0] && worker.Metrics.CommittedOffsetOf(topics.Metrics, 1) >= ends[1], what);
 
+    /// <summary>Each metrics partition's saved state, read back through the worker's store (the file, or the state topic).</summary>
     private static byte[][] FinalStates(TestTopics topics, RunningWorker worker, long[] ends)
     {
         var states = worker.Services.GetService(typeof(PartitionStates)) as PartitionStates;
         Assert.NotNull(states);
         return [.. Enumerable.Range(0, 2).Select(p =>
         {
-            var (next, _, state) = PartitionStates.ReadFile(states.PathOf(new TopicPartition(topics.Metrics, p)));
-            Assert.Equal(ends[p], next);
-            return state;
+            var saved = states.ReadSaved(new TopicPartition(topics.Metrics, p));
+            Assert.NotNull(saved);
+            Assert.Equal(ends[p], saved.Value.Next);
+            return saved.Value.State;
         })];
     }
 
-    [Fact]
-    public async Task PartitionsHandedOverBetweenTwoWorkersEndWithTheStateOfARunWithoutHandover()
+    [Theory]
+    [InlineData("Directory")]
+    [InlineData("Topic")]
+    public async Task PartitionsHandedOverBetweenTwoWorkersEndWithTheStateOfARunWithoutHandover(string store)
     {
         // The undisturbed run: one worker reads everything.
         var calm = new TestTopics(_fixture.Broker);
@@ -80,7 +97,7 @@ public sealed class StreamWorkerHandoverTests : IClassFixture<BrokerFixture>
         var ends = calm.EndOffsets(calm.Metrics, 2);
         byte[][] expected;
         long expectedAnomalies;
-        await using (var worker = await RunningWorker.StartAsync(Settings(calm), CoreServices.Register))
+        await using (var worker = await RunningWorker.StartAsync(await SettingsAsync(calm, store), CoreServices.Register))
         {
             await CommittedToAsync(worker, calm, ends, "the undisturbed run to finish");
             await worker.StopAsync();
@@ -94,7 +111,7 @@ public sealed class StreamWorkerHandoverTests : IClassFixture<BrokerFixture>
         await moved.CreateAsync(partitions: 2);
         Produce(moved, 0, Minutes / 2);
         var half = moved.EndOffsets(moved.Metrics, 2);
-        var settings = Settings(moved);
+        var settings = await SettingsAsync(moved, store);
         var a = await RunningWorker.StartAsync(settings, CoreServices.Register);
         await CommittedToAsync(a, moved, half, "worker A through the first half");
         await using var b = await RunningWorker.StartAsync(settings, CoreServices.Register);
@@ -107,6 +124,8 @@ public sealed class StreamWorkerHandoverTests : IClassFixture<BrokerFixture>
         await b.StopAsync();
 
         var actual = FinalStates(moved, b, ends);
+        // The topic store keeps nothing on disk: the states came back through the state topic.
+        Assert.Equal(store == "Directory", Directory.Exists(moved.StateDirectory) && Directory.EnumerateFiles(moved.StateDirectory, "*.state", SearchOption.AllDirectories).Any());
         Assert.True(expected[0].AsSpan().SequenceEqual(actual[0]), "partition 0 state differs from the undisturbed run");
         Assert.True(expected[1].AsSpan().SequenceEqual(actual[1]), "partition 1 state differs from the undisturbed run");
 
