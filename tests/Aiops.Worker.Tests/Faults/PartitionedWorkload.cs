@@ -34,6 +34,9 @@ internal sealed class PartitionedWorkload
     /// <summary>What is added to series s at minute m (0 for no fault).</summary>
     public required Func<int, int, double> Fault { get; init; }
 
+    /// <summary><c>Checkpoint:Store</c>: <c>Directory</c> (files in the shared directory) or <c>Topic</c> (the compacted state topic).</summary>
+    public string Store { get; init; } = nameof(Options.CheckpointStore.Directory);
+
     private List<byte[]> Records(int partition, int fromMinute, int toMinute)
     {
         var records = new List<byte[]>();
@@ -69,18 +72,31 @@ internal sealed class PartitionedWorkload
         await topics.CreateAsync(Partitions);
         Produce(topics, 0, minutes);
         var ends = topics.EndOffsets(topics.Metrics, Partitions);
-        await using var worker = await RunningWorker.StartAsync(Settings(topics), CoreServices.Register);
+        await using var worker = await RunningWorker.StartAsync(await SettingsAsync(topics), CoreServices.Register);
         await CommittedToAsync(worker, topics, ends, "the undisturbed run to finish");
         await worker.StopAsync();
         return new UndisturbedRun(topics, ends, FinalStates(topics, worker, ends), worker.Metrics.Anomalies, worker.Metrics.IncidentEvents);
     }
 
-    /// <summary>JSON lines, one state file per partition, saved at every batch.</summary>
-    public static Dictionary<string, string?> Settings(TestTopics topics)
+    /// <summary>
+    /// JSON lines, one state per partition saved at every batch in <see cref="Store"/>. For the
+    /// topic store the state topic is created here (one partition per metrics partition), since
+    /// the mock cluster answers no CreateTopics request.
+    /// </summary>
+    public async Task<Dictionary<string, string?>> SettingsAsync(TestTopics topics)
     {
         var settings = topics.Settings("JsonLines");
         settings["Checkpoint:Scope"] = "Partition";
         settings["Checkpoint:IntervalMs"] = "0";
+        settings["Checkpoint:Store"] = Store;
+        if (Store == nameof(Options.CheckpointStore.Topic))
+        {
+            var stateTopic = "state-" + topics.Group;
+            await topics.Broker.CreateTopicsAsync([(stateTopic, Partitions)]);
+            settings["Repartition:StateTopic"] = stateTopic;
+            settings["Repartition:StatePartitions"] = Partitions.ToString(CultureInfo.InvariantCulture);
+        }
+
         return settings;
     }
 
@@ -89,9 +105,9 @@ internal sealed class PartitionedWorkload
         Wait.UntilAsync(() => Enumerable.Range(0, ends.Length).All(p => worker.Metrics.CommittedOffsetOf(topics.Metrics, p) >= ends[p]), what);
 
     /// <summary>
-    /// The detector state each metrics partition's file holds (checked to cover every record up to
-    /// <paramref name="ends"/>), read through <paramref name="worker"/>'s paths (the directory all
-    /// instances of the group share).
+    /// The state each metrics partition saved (checked to cover every record up to
+    /// <paramref name="ends"/>), read back through <paramref name="worker"/>'s store (the file in
+    /// the directory all instances share, or the state topic).
     /// </summary>
     public static byte[][] FinalStates(TestTopics topics, RunningWorker worker, long[] ends)
     {
@@ -99,9 +115,10 @@ internal sealed class PartitionedWorkload
         Assert.NotNull(states);
         return [.. Enumerable.Range(0, ends.Length).Select(p =>
         {
-            var (next, _, state) = PartitionStates.ReadFile(states.PathOf(new TopicPartition(topics.Metrics, p)));
-            Assert.Equal(ends[p], next);
-            return state;
+            var saved = states.ReadSaved(new TopicPartition(topics.Metrics, p));
+            Assert.NotNull(saved);
+            Assert.Equal(ends[p], saved.Value.Next);
+            return saved.Value.State;
         })];
     }
 

@@ -56,7 +56,7 @@ public sealed class StreamWorkerScaleOutTests : IClassFixture<BrokerFixture>
 
         var topics = new TestTopics(_fixture.Broker);
         await topics.CreateAsync(Partitions);
-        var settings = PartitionedWorkload.Settings(topics);
+        var settings = await Workload.SettingsAsync(topics);
         // Small batches: the kill lands between a batch's incidents and its checkpoint, with more to come.
         settings["Kafka:MaxBatchRecords"] = "50";
         var workers = new List<RunningWorker>();
