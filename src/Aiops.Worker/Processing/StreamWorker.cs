@@ -357,7 +357,7 @@ internal sealed class StreamWorker : BackgroundService
         var record = aligned.Record;
         try
         {
-            (_perPartition ? _partitions.For(record.TopicPartition) : _processor).Process(aligned.Points, aligned.Spans);
+            (_perPartition ? _partitions.For(record.TopicPartition) : _processor).Process(aligned.Points, aligned.Spans, aligned.Exemplars);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
