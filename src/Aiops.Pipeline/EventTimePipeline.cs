@@ -45,6 +45,7 @@ public sealed class EventTimePipeline
     private readonly List<IncidentEvent> _pending = [];
     private readonly Dictionary<(SeriesKey Series, DetectorKind Detector), Anomaly> _latestVerdicts = [];
     private readonly Dictionary<SeriesKey, SeriesGate> _gates = [];
+    private readonly MetricExemplarStore _metricExemplars = new();
     private DetectorRegistry _registry;
     private long _spans;
     private long _points;
@@ -67,7 +68,7 @@ public sealed class EventTimePipeline
         topology.BucketWidthMs = _options.BucketMs;
         topology.PairingWaitMs = _options.AllowedLatenessMs;
         _aggregator = new SpanAggregator(topology);
-        _correlator = new IncidentCorrelator(_aggregator.Graph, _options.Correlator, _aggregator.GetExemplarTraceIds);
+        _correlator = new IncidentCorrelator(_aggregator.Graph, _options.Correlator, _metricExemplars.OrElse(_aggregator.GetExemplarTraceIds));
         _registry = new DetectorRegistry(_options.Profiles, _options.MaxSeries, _options.SeriesLimitPolicy);
         if (_options.Slo.Objectives.Count > 0)
         {
@@ -159,6 +160,13 @@ public sealed class EventTimePipeline
         Advance(point.TimestampMs);
         return true;
     }
+
+    /// <summary>
+    /// Keeps an exemplar of a resource metric (an OTLP data point's sampled trace) so a verdict on
+    /// <paramref name="series"/> near <paramref name="timestampMs"/> carries its trace id. Feed a
+    /// record's exemplars before its points. The last few per series are kept (<see cref="MetricExemplarStore"/>).
+    /// </summary>
+    public void AddExemplar(SeriesKey series, long timestampMs, UInt128 traceId) => _metricExemplars.Add(series, timestampMs, traceId);
 
     /// <summary>
     /// Moves the watermark forward without a record (e.g. an idle partition), closing every bucket

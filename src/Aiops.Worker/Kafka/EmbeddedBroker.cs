@@ -50,6 +50,11 @@ public sealed class EmbeddedBroker : IDisposable
             }
 
             var bootstrap = string.Join(',', metadata.Brokers.Select(static b => $"{b.Host}:{b.Port}"));
+
+            // The mock names controller 0, which is no broker (ids start at 1): admin requests would wait
+            // for a controller until they time out. With broker 1 named, the ones the mock does not
+            // implement (CreateTopics, DescribeConfigs) fail at once with "not supported by broker".
+            MockClusterNative.SetControllerId(host, 1);
             return new EmbeddedBroker(host, bootstrap, metadata.Brokers.Count);
         }
         catch
@@ -81,6 +86,19 @@ public sealed class EmbeddedBroker : IDisposable
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Creates one topic on the mock cluster (what <c>InternalTopics</c> does instead of the
+    /// CreateTopics request the mock does not implement); -1 replicas means one per broker, up to 3.
+    /// Returns the replication factor used; throws <see cref="KafkaException"/>
+    /// (<see cref="ErrorCode.TopicAlreadyExists"/> when it exists).
+    /// </summary>
+    internal int CreateTopic(string name, int partitions, int replicationFactor)
+    {
+        var replicas = replicationFactor < 1 ? Math.Min(3, BrokerCount) : replicationFactor;
+        MockClusterNative.CreateTopic(_host, name, partitions, replicas);
+        return replicas;
     }
 
     /// <summary>Takes every broker down: clients lose their connections and cannot reconnect until <see cref="SetAllBrokersUp"/>.</summary>

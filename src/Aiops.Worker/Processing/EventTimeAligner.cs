@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Runtime.InteropServices;
 using Aiops.Core;
+using Aiops.Ingestion;
 using Aiops.Worker.Options;
 using Confluent.Kafka;
 
@@ -57,6 +58,7 @@ internal sealed class EventTimeAligner
     private readonly Capture _capture;
     private readonly Segment<MetricPoint> _takenPoints = new();
     private readonly Segment<SpanRecord> _takenSpans = new();
+    private readonly Segment<MetricExemplar> _takenExemplars = new();
     private PartitionBuffer? _open;
     private long _alignedMs = long.MinValue;
     private long _waitingSince = -1;
@@ -252,13 +254,13 @@ internal sealed class EventTimeAligner
             EndWait();
         }
 
-        var entry = best.Take(_takenPoints, _takenSpans);
+        var entry = best.Take(_takenPoints, _takenSpans, _takenExemplars);
         if (movesWatermark)
         {
             _alignedMs = entry.EventTimeMs;
         }
 
-        record = new AlignedRecord(entry.Record, _takenPoints, _takenSpans, entry.EventTimeMs);
+        record = new AlignedRecord(entry.Record, _takenPoints, _takenSpans, _takenExemplars, entry.EventTimeMs);
         ResumeWhereBackUnderHalf();
         return true;
     }
@@ -317,27 +319,31 @@ internal sealed class EventTimeAligner
     }
 
     /// <summary>The decoded content of the open entry arrives here (the record handler's processor seam).</summary>
-    private void Append(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans)
+    private void Append(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans, IReadOnlyList<MetricExemplar> exemplars)
     {
         var buffer = _open ?? throw new InvalidOperationException("Decoded telemetry arrived with no record entry open.");
-        buffer.Append(points, spans);
+        buffer.Append(points, spans, exemplars);
     }
 
     /// <summary>One record in a partition's buffer: where its decoded items start is implicit (FIFO), only their counts are kept.</summary>
-    private readonly record struct Entry(ConsumeResult<byte[]?, byte[]?> Record, int Points, int Spans, long EventTimeMs, int Bytes);
+    private readonly record struct Entry(ConsumeResult<byte[]?, byte[]?> Record, int Points, int Spans, int Exemplars, long EventTimeMs, int Bytes);
 
     /// <summary>A partition's FIFO of records and their decoded points and spans, in arrays reused from one backlog to the next.</summary>
     private sealed class PartitionBuffer
     {
         private MetricPoint[] _points = new MetricPoint[256];
         private SpanRecord[] _spans = new SpanRecord[1024];
+        private MetricExemplar[] _exemplars = new MetricExemplar[16];
         private int _pointHead;
         private int _pointTail;
         private int _spanHead;
         private int _spanTail;
+        private int _exemplarHead;
+        private int _exemplarTail;
         private ConsumeResult<byte[]?, byte[]?>? _openRecord;
         private int _openPoints;
         private int _openSpans;
+        private int _openExemplars;
         private long _openEventTimeMs;
 
         public PartitionBuffer(TopicPartition partition) => Partition = partition;
@@ -363,10 +369,11 @@ internal sealed class EventTimeAligner
             _openRecord = record;
             _openPoints = 0;
             _openSpans = 0;
+            _openExemplars = 0;
             _openEventTimeMs = long.MinValue;
         }
 
-        public void Append(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans)
+        public void Append(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans, IReadOnlyList<MetricExemplar> exemplars)
         {
             EnsureRoom(ref _points, ref _pointHead, ref _pointTail, points.Count);
             var pointsIn = CopyIn(points, _points.AsSpan(_pointTail, points.Count));
@@ -386,8 +393,14 @@ internal sealed class EventTimeAligner
 
             _spanTail += spans.Count;
 
+            // Exemplars travel with their record (they do not move its event time: their points do).
+            EnsureRoom(ref _exemplars, ref _exemplarHead, ref _exemplarTail, exemplars.Count);
+            CopyIn(exemplars, _exemplars.AsSpan(_exemplarTail, exemplars.Count));
+            _exemplarTail += exemplars.Count;
+
             _openPoints += points.Count;
             _openSpans += spans.Count;
+            _openExemplars += exemplars.Count;
         }
 
         public void Close()
@@ -395,24 +408,26 @@ internal sealed class EventTimeAligner
             var record = _openRecord!;
             _openRecord = null;
             var bytes = record.Message?.Value?.Length ?? 0;
-            Entries.Enqueue(new Entry(record, _openPoints, _openSpans, _openEventTimeMs, bytes));
+            Entries.Enqueue(new Entry(record, _openPoints, _openSpans, _openExemplars, _openEventTimeMs, bytes));
             Bytes += bytes;
             TailEventTimeMs = Math.Max(TailEventTimeMs, _openEventTimeMs);
             NextOffset = record.Offset.Value + 1;
         }
 
-        public Entry Take(Segment<MetricPoint> points, Segment<SpanRecord> spans)
+        public Entry Take(Segment<MetricPoint> points, Segment<SpanRecord> spans, Segment<MetricExemplar> exemplars)
         {
             var entry = Entries.Dequeue();
             points.Set(_points, _pointHead, entry.Points);
             spans.Set(_spans, _spanHead, entry.Spans);
+            exemplars.Set(_exemplars, _exemplarHead, entry.Exemplars);
             _pointHead += entry.Points;
             _spanHead += entry.Spans;
+            _exemplarHead += entry.Exemplars;
             Bytes -= entry.Bytes;
             if (Entries.Count == 0)
             {
                 // The views just set still read the slots; the next append writes from the start.
-                (_pointHead, _pointTail, _spanHead, _spanTail) = (0, 0, 0, 0);
+                (_pointHead, _pointTail, _spanHead, _spanTail, _exemplarHead, _exemplarTail) = (0, 0, 0, 0, 0, 0);
                 TailEventTimeMs = long.MinValue;
             }
 
@@ -475,7 +490,9 @@ internal sealed class EventTimeAligner
 
         public long AnomalyCount => 0;
 
-        public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans) => owner.Append(points, spans);
+        public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans) => owner.Append(points, spans, []);
+
+        public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans, IReadOnlyList<MetricExemplar> exemplars) => owner.Append(points, spans, exemplars);
 
         public void DrainIncidents(List<IncidentMessage> into)
         {
@@ -493,7 +510,7 @@ internal sealed class EventTimeAligner
 /// original bytes for a dead letter) and its decoded points and spans, valid until the next call
 /// on the aligner.
 /// </summary>
-internal readonly record struct AlignedRecord(ConsumeResult<byte[]?, byte[]?> Record, IReadOnlyList<MetricPoint> Points, IReadOnlyList<SpanRecord> Spans, long EventTimeMs);
+internal readonly record struct AlignedRecord(ConsumeResult<byte[]?, byte[]?> Record, IReadOnlyList<MetricPoint> Points, IReadOnlyList<SpanRecord> Spans, IReadOnlyList<MetricExemplar> Exemplars, long EventTimeMs);
 
 /// <summary>What <see cref="EventTimeAligner"/> asks of the consumer.</summary>
 internal interface IPartitionFlow

@@ -57,6 +57,7 @@ internal sealed class StreamWorker : BackgroundService
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<StreamWorker> _logger;
     private readonly OutboundRedaction _redaction;
+    private readonly InternalTopics _internalTopics;
     private readonly Dictionary<TopicPartition, TopicPartitionOffset> _pending = [];
     private readonly Dictionary<TopicPartition, long> _processed = [];
     private readonly List<IncidentMessage> _incidents = [];
@@ -84,9 +85,11 @@ internal sealed class StreamWorker : BackgroundService
         WorkerHealth health,
         IHostApplicationLifetime lifetime,
         ILogger<StreamWorker> logger,
-        OutboundRedaction redaction)
+        OutboundRedaction redaction,
+        InternalTopics internalTopics)
     {
         _redaction = redaction;
+        _internalTopics = internalTopics;
         _clients = clients;
         _options = options.Value;
         _limits = limits.Value;
@@ -141,6 +144,9 @@ internal sealed class StreamWorker : BackgroundService
         _stopping = stoppingToken;
         Log.WorkerStarting(_logger, _clients.BootstrapServers, _options.GroupId, _options.MetricsTopic, _options.MetricsEncoding, _options.SpansTopic, _options.SpansEncoding);
         Log.KafkaSecurity(_logger, _clients.Security.ToString(), _options.DescribeClientProperties());
+
+        // Missing internal topics are created; one with another layout ends here, through the fatal path.
+        _internalTopics.Ensure();
         if (!_perPartition)
         {
             Restore();
@@ -349,7 +355,7 @@ internal sealed class StreamWorker : BackgroundService
         var record = aligned.Record;
         try
         {
-            (_perPartition ? _partitions.For(record.TopicPartition) : _processor).Process(aligned.Points, aligned.Spans);
+            (_perPartition ? _partitions.For(record.TopicPartition) : _processor).Process(aligned.Points, aligned.Spans, aligned.Exemplars);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -511,7 +517,11 @@ internal sealed class StreamWorker : BackgroundService
 
         if (_perPartition)
         {
-            SavePartitionStates(producer, forceCheckpoint);
+            if (!SavePartitionStates(producer, forceCheckpoint))
+            {
+                // Stopping before the states were acknowledged: leave the offsets uncommitted.
+                return;
+            }
         }
         else if ((_pending.Count > 0 || forceCheckpoint) && _checkpointer.IsDue(forceCheckpoint && _batchRecords > 0))
         {
@@ -550,19 +560,25 @@ internal sealed class StreamWorker : BackgroundService
     /// <summary>The state the loop feeds: the process's processor, or every partition's own.</summary>
     private ITelemetryProcessor State => _perPartition ? _partitions : _processor;
 
-    private void SavePartitionStates(IProducer<byte[]?, byte[]?> producer, bool force)
+    private bool SavePartitionStates(IProducer<byte[]?, byte[]?> producer, bool force)
     {
         if (!_partitions.Enabled || (!force && _sincePartitionSave.IsRunning && _sincePartitionSave.ElapsedMilliseconds < _checkpointIntervalMs))
         {
-            return;
+            return true;
         }
 
         var marks = new CheckpointPositions();
         if (_ledger.CaptureMarks(producer, marks))
         {
-            _partitions.SaveDirty(marks);
+            if (!_partitions.SaveDirty(marks))
+            {
+                return false;
+            }
+
             _sincePartitionSave.Restart();
         }
+
+        return true;
     }
 
     /// <summary>
