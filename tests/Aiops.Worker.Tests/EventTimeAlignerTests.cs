@@ -1,4 +1,5 @@
 using Aiops.Core;
+using Aiops.Ingestion;
 using Aiops.Worker.Options;
 using Aiops.Worker.Processing;
 using Confluent.Kafka;
@@ -51,6 +52,26 @@ public sealed class EventTimeAlignerTests
         Assert.True(aligner.TryTake(out var second));
         Assert.Equal(42, Assert.Single(second.Points).Value);
         Assert.Empty(second.Spans);
+    }
+
+    [Fact]
+    public void TheExemplarsOfARecordAreReleasedWithItAndDoNotMoveItsEventTime()
+    {
+        var (aligner, _, _) = Create();
+        aligner.Assign([Metrics, Spans]);
+        var series = new SeriesKey("cart", "cpu");
+
+        // The exemplar is stamped later than every span: if it counted, the metrics record would go last.
+        var sink = Open(aligner, Metrics, 0);
+        sink.Process([new MetricPoint(series, MetricKind.Generic, 60_000, 1)], [], [new MetricExemplar(series, 900_000, 1, 42, 7)]);
+        aligner.Close();
+        AddSpan(aligner, Spans, 0, 120_000);
+
+        Assert.True(aligner.TryTake(out var first));
+        Assert.Equal(Metrics, first.Record.TopicPartition);
+        Assert.Equal((UInt128)42, Assert.Single(first.Exemplars).TraceId);
+        Assert.True(aligner.TryTake(out var second));
+        Assert.Empty(second.Exemplars);
     }
 
     [Fact]
