@@ -205,6 +205,17 @@ public sealed class EventTimeAlignerTests
         Assert.Equal(2, TakeAll(aligner).Count);
     }
 
+    [Fact]
+    public void AlignmentAppliesOnlyToALoopConsumingTheTwoInputTopics()
+    {
+        var options = new KafkaOptions();
+        Assert.True(EventTimeAligner.AppliesTo(options, [options.MetricsTopic, options.SpansTopic]));
+
+        // Repartition:Enabled subscribes to the internal topics too: their records go to the router.
+        Assert.False(EventTimeAligner.AppliesTo(options, [options.MetricsTopic, options.SpansTopic, "aiops.internal.red"]));
+        Assert.False(EventTimeAligner.AppliesTo(new KafkaOptions { AlignEventTime = false }, [options.MetricsTopic, options.SpansTopic]));
+    }
+
     private static (EventTimeAligner Aligner, ScriptedFlow Flow, ManualClock Clock) Create(int idleWaitMs = 1_000, int maxRecords = 1_000, int skewMs = 300_000)
     {
         var options = new KafkaOptions { MaxIdleWaitMs = idleWaitMs, MaxBufferedRecordsPerPartition = maxRecords, MaxEventTimeSkewMs = skewMs };

@@ -77,6 +77,27 @@ internal sealed class EventTimeAligner
         _capture = new Capture(this);
     }
 
+    /// <summary>
+    /// Whether the consume loop aligns: <see cref="KafkaOptions.AlignEventTime"/>, and the loop
+    /// consumes only the two input topics. With <c>Repartition:Enabled</c> it also consumes the
+    /// internal topics, every record must reach the repartition router (not this buffer), and each
+    /// stage keeps a watermark per source partition, so alignment is not needed there and is off.
+    /// </summary>
+    public static bool AppliesTo(KafkaOptions options, IEnumerable<string> subscription)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(subscription);
+        foreach (var topic in subscription)
+        {
+            if (!string.Equals(topic, options.MetricsTopic, StringComparison.Ordinal) && !string.Equals(topic, options.SpansTopic, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return options.AlignEventTime;
+    }
+
     /// <summary>The largest event time handed over so far (milliseconds); <see cref="long.MinValue"/> before the first.</summary>
     public long AlignedEventTimeMs => _alignedMs;
 

@@ -230,7 +230,7 @@ internal sealed class StreamWorker : BackgroundService
         _health.ReportRunning();
         _sinceCommit.Start();
 
-        _aligner = _options.AlignEventTime ? new EventTimeAligner(_options, new ConsumerPartitionFlow(consumer), TimeProvider.System) : null;
+        _aligner = EventTimeAligner.AppliesTo(_options, consumer.Subscription) ? new EventTimeAligner(_options, new ConsumerPartitionFlow(consumer), TimeProvider.System) : null;
         var poll = TimeSpan.FromMilliseconds(_options.PollTimeoutMs);
 
         while (!stoppingToken.IsCancellationRequested)
