@@ -15,10 +15,12 @@ namespace Aiops.Pipeline;
 /// exemplar longest ago evicted first (a FIFO of keys: O(1), no per-exemplar bookkeeping; an
 /// evicted series that is still reporting comes back with its next exemplar). Worst case
 /// 16,384 × 8 × 24 B ≈ 3 MB of entries plus the keys.</para>
+/// <para>Public so a driver that runs detection stages itself (the worker's repartitioned ingest)
+/// can keep one per stage and chain it before the stage's own lookup with <see cref="OrElse"/>.</para>
 /// <para>Not checkpointed: exemplars are illustrations, not state a baseline depends on; after a
 /// restart the ones of the redelivered records are seen again. Not thread-safe, like the pipeline.</para>
 /// </remarks>
-internal sealed class MetricExemplarStore
+public sealed class MetricExemplarStore
 {
     /// <summary>
     /// Exemplars kept per series. A verdict is held until its episode is confirmed (a few points,
