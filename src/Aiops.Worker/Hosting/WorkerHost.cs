@@ -66,6 +66,9 @@ internal static class WorkerHost
         services.AddSingleton<IValidateOptions<KafkaOptions>>(new SectionValidator<KafkaOptions>(new KafkaOptionsValidator(), KafkaOptions.Section));
         services.AddOptions<CheckpointOptions>().Bind(configuration.GetSection(CheckpointOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CheckpointOptions>>(new SectionValidator<CheckpointOptions>(new CheckpointOptionsValidator(), CheckpointOptions.Section));
+        services.AddSingleton<IValidateOptions<CheckpointOptions>, CheckpointStoreValidator>();
+        services.AddOptions<RepartitionOptions>().Bind(configuration.GetSection(RepartitionOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RepartitionOptions>, RepartitionOptionsValidator>();
         services.AddOptions<KafkaSecurityOptions>().Bind(configuration.GetSection(KafkaSecurityOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<KafkaSecurityOptions>, KafkaSecurityOptionsValidator>();
         services.AddOptions<LimitsOptions>().Bind(configuration.GetSection(LimitsOptions.Section)).ValidateOnStart();
@@ -85,6 +88,7 @@ internal static class WorkerHost
         services.AddSingleton<WorkerHealth>();
         services.AddHealthChecks().AddCheck<WorkerHealth>("consumer");
         services.AddSingleton<KafkaClients>();
+        services.AddSingleton<InternalTopics>();
         services.AddSingleton<RecordHandler>();
         services.AddSingleton<StateCheckpointer>();
         services.AddSingleton<IncidentLedger>();

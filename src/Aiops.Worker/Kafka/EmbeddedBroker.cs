@@ -50,6 +50,11 @@ public sealed class EmbeddedBroker : IDisposable
             }
 
             var bootstrap = string.Join(',', metadata.Brokers.Select(static b => $"{b.Host}:{b.Port}"));
+
+            // The mock names controller 0, which is no broker (ids start at 1): admin requests would wait
+            // for a controller until they time out. With broker 1 named, the ones the mock does not
+            // implement (CreateTopics, DescribeConfigs) fail at once with "not supported by broker".
+            MockClusterNative.SetControllerId(host, 1);
             return new EmbeddedBroker(host, bootstrap, metadata.Brokers.Count);
         }
         catch
@@ -82,6 +87,14 @@ public sealed class EmbeddedBroker : IDisposable
 
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// Creates one topic on the mock cluster (what <c>InternalTopics</c> does instead of the
+    /// CreateTopics request the mock does not implement); -1 replicas means one per broker, up to 3.
+    /// Throws <see cref="KafkaException"/> (<see cref="ErrorCode.TopicAlreadyExists"/> when it exists).
+    /// </summary>
+    internal void CreateTopic(string name, int partitions, int replicationFactor) =>
+        MockClusterNative.CreateTopic(_host, name, partitions, replicationFactor < 1 ? Math.Min(3, BrokerCount) : replicationFactor);
 
     /// <summary>Takes every broker down: clients lose their connections and cannot reconnect until <see cref="SetAllBrokersUp"/>.</summary>
     public void SetAllBrokersDown()

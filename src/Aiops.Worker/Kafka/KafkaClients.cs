@@ -50,6 +50,19 @@ internal sealed class KafkaClients : IDisposable
         }
     }
 
+    /// <summary>The in-process mock cluster when <c>Kafka:BootstrapServers=embedded</c> (started on first use), else null.</summary>
+    internal EmbeddedBroker? Embedded
+    {
+        get
+        {
+            _ = BootstrapServers;
+            lock (_gate)
+            {
+                return _embedded;
+            }
+        }
+    }
+
     /// <summary>
     /// The consumer: manual commits only (<c>enable.auto.commit=false</c>), so an offset is
     /// committed after the records it covers are processed and their incidents flushed.

@@ -57,6 +57,14 @@ internal static partial class MockClusterNative
         rd_kafka_mock_push_request_errors_array(Cluster(client), apiKey, (nuint)codes.Length, codes);
     }
 
+    /// <summary>
+    /// Makes broker <paramref name="brokerId"/> the controller the mock's Metadata answers name
+    /// (<c>rd_kafka_mock_set_controller_id</c>). The mock answers controller id 0 by default, which
+    /// is no broker (ids start at 1), so admin requests that go to the controller wait for one
+    /// until they time out ("Failed while waiting for controller").
+    /// </summary>
+    public static void SetControllerId(IClient client, int brokerId) => rd_kafka_mock_set_controller_id(Cluster(client), brokerId);
+
     private static IntPtr Cluster(IClient client)
     {
         var cluster = rd_kafka_handle_mock_cluster(NativeHandle(client));
@@ -115,6 +123,9 @@ internal static partial class MockClusterNative
 
     [LibraryImport(Library)]
     private static partial void rd_kafka_mock_push_request_errors_array(IntPtr mcluster, short apiKey, nuint count, [In] int[] errors);
+
+    [LibraryImport(Library)]
+    private static partial void rd_kafka_mock_set_controller_id(IntPtr mcluster, int controllerId);
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int rd_kafka_mock_topic_create(IntPtr mcluster, string topic, int partitionCount, int replicationFactor);

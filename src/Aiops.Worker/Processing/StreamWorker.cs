@@ -57,6 +57,7 @@ internal sealed class StreamWorker : BackgroundService
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<StreamWorker> _logger;
     private readonly OutboundRedaction _redaction;
+    private readonly InternalTopics _internalTopics;
     private readonly Dictionary<TopicPartition, TopicPartitionOffset> _pending = [];
     private readonly Dictionary<TopicPartition, long> _processed = [];
     private readonly List<IncidentMessage> _incidents = [];
@@ -83,9 +84,11 @@ internal sealed class StreamWorker : BackgroundService
         WorkerHealth health,
         IHostApplicationLifetime lifetime,
         ILogger<StreamWorker> logger,
-        OutboundRedaction redaction)
+        OutboundRedaction redaction,
+        InternalTopics internalTopics)
     {
         _redaction = redaction;
+        _internalTopics = internalTopics;
         _clients = clients;
         _options = options.Value;
         _limits = limits.Value;
@@ -140,6 +143,9 @@ internal sealed class StreamWorker : BackgroundService
         _stopping = stoppingToken;
         Log.WorkerStarting(_logger, _clients.BootstrapServers, _options.GroupId, _options.MetricsTopic, _options.MetricsEncoding, _options.SpansTopic, _options.SpansEncoding);
         Log.KafkaSecurity(_logger, _clients.Security.ToString(), _options.DescribeClientProperties());
+
+        // Missing internal topics are created; one with another layout ends here, through the fatal path.
+        _internalTopics.Ensure();
         if (!_perPartition)
         {
             Restore();
