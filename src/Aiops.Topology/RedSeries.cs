@@ -269,21 +269,7 @@ internal sealed class RedSeries
     /// <summary>Adds one request to an open slot already holding <paramref name="bucketStart"/> (or empty).</summary>
     public void Add(RedBucket slot, long bucketStart, double durationMs, int sketchKey, bool error, UInt128 traceId)
     {
-        if (slot.Start != bucketStart)
-        {
-            slot.Reset(bucketStart);
-            OpenCount++;
-        }
-
-        if (FirstBucket == RedBucket.Empty || bucketStart < FirstBucket)
-        {
-            FirstBucket = bucketStart;
-        }
-
-        if (LastDataBucket == RedBucket.Empty || bucketStart > LastDataBucket)
-        {
-            LastDataBucket = bucketStart;
-        }
+        Open(slot, bucketStart);
 
         slot.Count++;
         slot.Sketch.Add(durationMs, sketchKey);
@@ -302,21 +288,7 @@ internal sealed class RedSeries
     public void AddPartial(RedBucket slot, RedPartial partial)
     {
         long bucketStart = partial.BucketStartMs;
-        if (slot.Start != bucketStart)
-        {
-            slot.Reset(bucketStart);
-            OpenCount++;
-        }
-
-        if (FirstBucket == RedBucket.Empty || bucketStart < FirstBucket)
-        {
-            FirstBucket = bucketStart;
-        }
-
-        if (LastDataBucket == RedBucket.Empty || bucketStart > LastDataBucket)
-        {
-            LastDataBucket = bucketStart;
-        }
+        Open(slot, bucketStart);
 
         slot.Count += partial.Count;
         slot.Errors += partial.Errors;
@@ -334,6 +306,26 @@ internal sealed class RedSeries
         if (partial.FailedCount > 1)
         {
             slot.OfferFailed(partial.FailedTrace1);
+        }
+    }
+
+    /// <summary>Makes <paramref name="slot"/> hold <paramref name="bucketStart"/> and extends the series' data range to it.</summary>
+    private void Open(RedBucket slot, long bucketStart)
+    {
+        if (slot.Start != bucketStart)
+        {
+            slot.Reset(bucketStart);
+            OpenCount++;
+        }
+
+        if (FirstBucket == RedBucket.Empty || bucketStart < FirstBucket)
+        {
+            FirstBucket = bucketStart;
+        }
+
+        if (LastDataBucket == RedBucket.Empty || bucketStart > LastDataBucket)
+        {
+            LastDataBucket = bucketStart;
         }
     }
 

@@ -22,29 +22,7 @@ public sealed class RepartitionedPipelineTests
     };
 
     /// <summary>The incident stream of today's single pipeline (the in-process composition without codec).</summary>
-    private static List<string> RunSingle(ScenarioOptions scenario)
-    {
-        var pipeline = new EventTimePipeline();
-        var events = new List<IncidentEvent>();
-        foreach (var batch in new ShopSimulator(scenario).Batches())
-        {
-            foreach (var point in batch.Metrics)
-            {
-                pipeline.AddMetric(point);
-            }
-
-            foreach (var span in batch.Spans)
-            {
-                pipeline.AddSpan(span);
-            }
-
-            events.AddRange(pipeline.TakeEvents());
-        }
-
-        pipeline.Flush();
-        events.AddRange(pipeline.TakeEvents());
-        return events.ConvertAll(Describe);
-    }
+    private static List<string> RunSingle(ScenarioOptions scenario) => EventTimePipelineTests.Run(scenario).Events.ConvertAll(Describe);
 
     /// <summary>
     /// The same data split as the Collector's Kafka exporter keys it: spans by trace id, metric

@@ -28,14 +28,8 @@ public sealed class RepartitionWorkerTests : IClassFixture<BrokerFixture>
         string verdicts = "verdicts-" + suffix;
         await _fixture.Broker.CreateTopicsAsync([(red, RedPartitions), (verdicts, 1)]);
 
-        // The scenario of EndToEndTests (seed 7, CPU saturation): 85 minutes of warm-up, a
-        // 20-minute fault, 15 minutes of recovery.
-        var scenario = FaultSuite.Standard(7, FaultKinds.All.Count, new SuiteOptions
-        {
-            WarmUpMs = 85 * 60_000L,
-            FaultMs = DemoSettings.FaultMinutes * 60_000L,
-            RecoveryMs = DemoSettings.RecoveryMinutes * 60_000L,
-        }).First(static c => c.Kind == FaultKind.CpuSaturation).Scenario;
+        // The scenario of EndToEndTests (seed 7, CPU saturation on one service after 85 minutes).
+        var scenario = EndToEndTests.DemoScenario();
         var simulator = new ShopSimulator(scenario);
         var fault = Assert.Single(simulator.GroundTruth.Faults);
         var batches = simulator.Batches().ToList();

@@ -23,8 +23,7 @@ public sealed class CorrelationStage : IStageSink
     private readonly PipelineOptions _options;
     private readonly ServiceGraph _graph = new();
     private readonly IncidentCorrelator _correlator;
-    private readonly Dictionary<int, long> _marks = [];
-    private readonly int _expectedSources;
+    private readonly SourceWatermarks _marks;
     private readonly List<StageRecord> _held = [];
     private readonly List<StageRecord> _due = [];
     private readonly List<IncidentEvent> _pending = [];
@@ -41,7 +40,7 @@ public sealed class CorrelationStage : IStageSink
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(sources, 1);
         _options = options;
-        _expectedSources = sources;
+        _marks = new SourceWatermarks(sources);
         _correlator = new IncidentCorrelator(_graph, options.Correlator, (_, _) => _currentExemplars);
     }
 
@@ -88,23 +87,8 @@ public sealed class CorrelationStage : IStageSink
 
     private void OnWatermark(int source, long timeMs)
     {
-        if (!_marks.TryGetValue(source, out long mark) || timeMs > mark)
-        {
-            _marks[source] = timeMs;
-        }
-
-        if (_marks.Count < _expectedSources)
-        {
-            return;
-        }
-
-        long min = long.MaxValue;
-        foreach (long m in _marks.Values)
-        {
-            min = Math.Min(min, m);
-        }
-
-        if (min > _watermarkMs)
+        long min = _marks.Update(source, timeMs);
+        if (min != long.MinValue && min > _watermarkMs)
         {
             _watermarkMs = min;
             Advance();

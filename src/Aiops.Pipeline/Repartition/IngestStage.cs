@@ -47,10 +47,7 @@ public sealed class IngestStage
         _source = source;
         _detection = detection ?? throw new ArgumentNullException(nameof(detection));
         _output = output ?? throw new ArgumentNullException(nameof(output));
-        var topology = options.Topology;
-        topology.BucketWidthMs = options.BucketMs;
-        topology.PairingWaitMs = options.AllowedLatenessMs;
-        _aggregator = new SpanAggregator(topology, partials: true);
+        _aggregator = new SpanAggregator(options.StageTopology(), partials: true);
         if (options.Slo.Objectives.Count > 0)
         {
             options.Slo.BucketWidthMs = options.BucketMs;

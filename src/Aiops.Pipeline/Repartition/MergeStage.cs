@@ -27,8 +27,7 @@ public sealed class MergeStage : IStageSink
     private readonly IStageSink _output;
     private readonly int _source;
     private readonly long _closeAfterMs;
-    private readonly Dictionary<int, long> _marks = [];
-    private readonly int _expectedSources;
+    private readonly SourceWatermarks _marks;
     private readonly SortedDictionary<long, Dictionary<ShareKey, RedPartial>> _pending = [];
     private readonly List<ShareKey> _dueKeys = [];
     private readonly List<MetricPoint> _points = new(4096);
@@ -47,13 +46,10 @@ public sealed class MergeStage : IStageSink
         ArgumentOutOfRangeException.ThrowIfLessThan(sources, 1);
         _options = options;
         _source = source;
-        _expectedSources = sources;
+        _marks = new SourceWatermarks(sources);
         _detection = detection ?? throw new ArgumentNullException(nameof(detection));
         _output = output ?? throw new ArgumentNullException(nameof(output));
-        var topology = options.Topology;
-        topology.BucketWidthMs = options.BucketMs;
-        topology.PairingWaitMs = options.AllowedLatenessMs;
-        _aggregator = new SpanAggregator(topology);
+        _aggregator = new SpanAggregator(options.StageTopology());
         _closeAfterMs = options.BucketMs + options.AllowedLatenessMs;
         detection.WindowBuckets = _aggregator.WindowBucketsOf;
         detection.Exemplars = _aggregator.GetExemplarTraceIds;
@@ -125,23 +121,8 @@ public sealed class MergeStage : IStageSink
 
     private void OnWatermark(int source, long timeMs)
     {
-        if (!_marks.TryGetValue(source, out long mark) || timeMs > mark)
-        {
-            _marks[source] = timeMs;
-        }
-
-        if (_marks.Count < _expectedSources)
-        {
-            return;
-        }
-
-        long min = long.MaxValue;
-        foreach (long m in _marks.Values)
-        {
-            min = Math.Min(min, m);
-        }
-
-        if (min > _watermarkMs)
+        long min = _marks.Update(source, timeMs);
+        if (min != long.MinValue && min > _watermarkMs)
         {
             Advance(min);
         }

@@ -51,62 +51,11 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
     /// <summary>Internal batches produced so far.</summary>
     public long BatchesProduced { get; private set; }
 
-    public long SeriesCount
-    {
-        get
-        {
-            long n = 0;
-            foreach (var i in _ingest.Values)
-            {
-                n += i.Detection.Detectors.Count;
-            }
+    public long SeriesCount => Sum(static d => d.Detectors.Count);
 
-            foreach (var m in _merge.Values)
-            {
-                n += m.Detection.Detectors.Count;
-            }
+    public long EvictedSeries => Sum(static d => d.Detectors.EvictedSeries);
 
-            return n;
-        }
-    }
-
-    public long EvictedSeries
-    {
-        get
-        {
-            long n = 0;
-            foreach (var i in _ingest.Values)
-            {
-                n += i.Detection.Detectors.EvictedSeries;
-            }
-
-            foreach (var m in _merge.Values)
-            {
-                n += m.Detection.Detectors.EvictedSeries;
-            }
-
-            return n;
-        }
-    }
-
-    public long AnomalyCount
-    {
-        get
-        {
-            long n = 0;
-            foreach (var i in _ingest.Values)
-            {
-                n += i.Detection.Anomalies;
-            }
-
-            foreach (var m in _merge.Values)
-            {
-                n += m.Detection.Anomalies;
-            }
-
-            return n;
-        }
-    }
+    public long AnomalyCount => Sum(static d => d.Anomalies);
 
     /// <summary>True for a record of an internal topic (handled by <see cref="HandleInternal"/>).</summary>
     public bool IsInternal(string topic) =>
@@ -270,6 +219,23 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
 
     public void RestoreState(Stream source) =>
         throw new NotSupportedException("The repartitioned stages are not checkpointed yet.");
+
+    /// <summary>A total over every detection stage of this instance (for the self-metrics, once per batch).</summary>
+    private long Sum(Func<DetectionStage, long> of)
+    {
+        long n = 0;
+        foreach (var i in _ingest.Values)
+        {
+            n += of(i.Detection);
+        }
+
+        foreach (var m in _merge.Values)
+        {
+            n += of(m.Detection);
+        }
+
+        return n;
+    }
 
     private List<StageRecord> Buffer(TopicPartition partition)
     {
