@@ -116,6 +116,13 @@ public sealed class EventTimePipeline
     public bool AddMetric(in MetricPoint point) => _ingest.AddMetric(point);
 
     /// <summary>
+    /// Keeps an exemplar of a resource metric (an OTLP data point's sampled trace) so a verdict on
+    /// <paramref name="series"/> near <paramref name="timestampMs"/> carries its trace id. Feed a
+    /// record's exemplars before its points. The last few per series are kept (<see cref="MetricExemplarStore"/>).
+    /// </summary>
+    public void AddExemplar(SeriesKey series, long timestampMs, UInt128 traceId) => _ingest.AddExemplar(series, timestampMs, traceId);
+
+    /// <summary>
     /// Moves the watermark forward without a record (e.g. an idle partition), closing every bucket
     /// that ended more than the allowed lateness before <paramref name="eventTimeMs"/>.
     /// </summary>

@@ -144,26 +144,6 @@ public sealed class InternalTopicsTests : IClassFixture<BrokerFixture>
         Assert.Contains("Repartition:StateTopic", refused.Message, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("Repartition:RedPartitions", "0", "Repartition:RedPartitions: 0 partitions; must be between 1 and 10000.")]
-    [InlineData("Repartition:StateTopic", "state topic", "Repartition:StateTopic: 'state topic' is not a legal Kafka topic name")]
-    [InlineData("Repartition:ReplicationFactor", "0", "Repartition:ReplicationFactor: 0 is not a replication factor")]
-    [InlineData("Repartition:VerdictsTopic", "aiops.internal.red", "Repartition:RedTopic/VerdictsTopic/StateTopic: must be three different topics")]
-    [InlineData("Checkpoint:Store", "Topic", "Checkpoint:Store: Topic keeps one state per input partition; it needs Checkpoint:Scope=Partition")]
-    public async Task ABadRepartitionOrStoreSettingFailsAtStartNamingIt(string key, string value, string expected)
-    {
-        using var host = WorkerHost.CreateBuilder([], new Dictionary<string, string?> { [key] = value, ["Metrics:Enabled"] = "false" }, RunningWorker.Fakes(new RecordingProcessor()), LogLevel.None).Build();
-        var exception = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
-        var failures = exception switch
-        {
-            Microsoft.Extensions.Options.OptionsValidationException one => [one],
-            AggregateException many => many.InnerExceptions.OfType<Microsoft.Extensions.Options.OptionsValidationException>().ToList(),
-            _ => [],
-        };
-
-        Assert.Contains(expected, WorkerHost.FormatValidationFailure(failures), StringComparison.Ordinal);
-    }
-
     [Fact]
     public async Task AWorkerFindingARepartitionTopicWithAnotherPartitionCountStopsThroughTheFatalPathNamingTheSetting()
     {

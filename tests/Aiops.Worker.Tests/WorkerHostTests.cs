@@ -29,6 +29,11 @@ public sealed class WorkerHostTests
     [InlineData("Kafka:GroupId", "", "required")]
     [InlineData("Metrics:Port", "70000", "between 0 and 65535")]
     [InlineData("Checkpoint:IntervalMs", "-1", "between 0 and 3600000")]
+    [InlineData("Checkpoint:Store", "Topic", "Topic keeps one state per input partition; it needs Checkpoint:Scope=Partition")]
+    [InlineData("Repartition:RedPartitions", "0", "0 partitions; must be between 1 and 10000")]
+    [InlineData("Repartition:StateTopic", "state topic", "'state topic' is not a legal Kafka topic name")]
+    [InlineData("Repartition:ReplicationFactor", "0", "0 is not a replication factor")]
+    [InlineData("Repartition:VerdictsTopic", "aiops.internal.red", "'aiops.internal.red' is also Repartition:RedTopic")]
     public async Task ABadSettingFailsAtStartWithAMessageNamingIt(string key, string value, string expectedRule)
     {
         var message = await StartFailureAsync(new Dictionary<string, string?> { [key] = value, ["Metrics:Enabled"] = "false" });

@@ -30,6 +30,7 @@ public sealed class IngestStage
     private readonly List<RedPartial> _partials = new(256);
     private readonly List<GraphFact> _facts = new(64);
     private readonly List<Anomaly> _sloAlerts = [];
+    private readonly MetricExemplarStore _metricExemplars = new();
     private long _spans;
     private long _rejected;
     private long _watermarkMs = long.MinValue;
@@ -48,6 +49,11 @@ public sealed class IngestStage
         _detection = detection ?? throw new ArgumentNullException(nameof(detection));
         _output = output ?? throw new ArgumentNullException(nameof(output));
         _aggregator = new SpanAggregator(options.StageTopology(), partials: true);
+
+        // Resource verdicts are made here, so their metric exemplars are kept here; RED verdicts
+        // (a per-service stage's lookup, already set when the stages share one detection stage) come after.
+        var fallback = detection.Exemplars;
+        detection.Exemplars = fallback is null ? _metricExemplars.TraceIdsNear : _metricExemplars.OrElse(fallback);
         if (options.Slo.Objectives.Count > 0)
         {
             options.Slo.BucketWidthMs = options.BucketMs;
@@ -100,6 +106,13 @@ public sealed class IngestStage
         Advance(point.TimestampMs);
         return true;
     }
+
+    /// <summary>
+    /// Keeps an exemplar of a resource metric (an OTLP data point's sampled trace) so a verdict on
+    /// <paramref name="series"/> near <paramref name="timestampMs"/> carries its trace id (see
+    /// <see cref="EventTimePipeline.AddExemplar"/>).
+    /// </summary>
+    public void AddExemplar(SeriesKey series, long timestampMs, UInt128 traceId) => _metricExemplars.Add(series, timestampMs, traceId);
 
     /// <summary>Moves the watermark without a record (an idle partition) and writes what is due.</summary>
     public void AdvanceTo(long eventTimeMs)

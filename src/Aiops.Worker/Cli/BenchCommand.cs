@@ -11,6 +11,7 @@ using Aiops.Worker.Demo;
 using Aiops.Worker.Hosting;
 using Aiops.Worker.Kafka;
 using Aiops.Worker.Telemetry;
+using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -35,12 +36,14 @@ namespace Aiops.Worker.Cli;
 /// detectors, correlation);</item>
 /// <item>end to end: the worker host consuming from the embedded broker while a producer thread
 /// writes the records in event-time order, never more than <c>--window</c> records ahead of the
-/// consumer. Producing everything first does not work: librdkafka's mock cluster keeps 5 MiB per
-/// partition and drops the oldest batches beyond it, and the worker, reading both topics of a
-/// backlog, reads the small metrics records far ahead of the spans: the watermark passes the
-/// spans' buckets and they are dropped as late (measured: 246,114 of 379,879 spans late with the
-/// whole workload produced first, 38,046 with a 32-record window and no metrics pacing, 0 with
-/// the pacing below). The stage warns when the worker's work differs from the pipeline-only stage's.</item>
+/// consumer (a live worker's steady state). With <c>--backlog</c> the whole workload is produced
+/// first (LZ4, span records over <see cref="BacklogSpanPartitions"/> partitions: the mock cluster
+/// keeps 5 MiB per partition and drops the oldest batches beyond it) and the worker catches up from
+/// the earliest offsets. A catch-up reads the small metrics records far ahead of the spans; without
+/// event-time alignment (<c>--align false</c>) the watermark passes the spans' buckets and they are
+/// dropped as late (session 1: 246,114 of 379,879 spans), with it (<see cref="Processing.EventTimeAligner"/>)
+/// the worker hands records over in event-time order. The stage warns when the worker's work differs
+/// from the pipeline-only stage's.</item>
 /// </list>
 /// </remarks>
 internal static partial class BenchCommand
@@ -54,9 +57,11 @@ internal static partial class BenchCommand
         var traces = new Option<double>("--traces-per-minute") { Description = "Sampled traces per simulated minute at peak.", DefaultValueFactory = static _ => 200 };
         var window = new Option<int>("--window") { Description = "End to end: records the producer may be ahead of the consumer.", DefaultValueFactory = static _ => 64 };
         var stages = new Option<string>("--stages") { Description = "Comma-separated stages to run: decode, pipeline, kafka.", DefaultValueFactory = static _ => "decode,pipeline,kafka" };
-        var command = new Command("bench", "Measure end-to-end throughput (embedded broker → decode → detectors) and the decode share.") { minutes, traces, window, stages };
+        var backlog = new Option<bool>("--backlog") { Description = "End to end: produce the whole workload before the worker starts (a catch-up on a backlog) instead of pacing the producer." };
+        var align = new Option<bool>("--align") { Description = "End to end: the worker's Kafka:AlignEventTime (event-time alignment across partitions).", DefaultValueFactory = static _ => true };
+        var command = new Command("bench", "Measure end-to-end throughput (embedded broker → decode → detectors) and the decode share.") { minutes, traces, window, stages, backlog, align };
         command.SetAction((parse, cancellationToken) => RunAsync(
-            new Settings(parse.GetValue(minutes), parse.GetValue(traces), parse.GetValue(window), parse.GetValue(stages) ?? string.Empty),
+            new Settings(parse.GetValue(minutes), parse.GetValue(traces), parse.GetValue(window), parse.GetValue(stages) ?? string.Empty, new EndToEndMode(parse.GetValue(backlog), parse.GetValue(align))),
             cancellationToken));
         return command;
     }
@@ -88,7 +93,7 @@ internal static partial class BenchCommand
 
         if (stages.Contains("kafka", StringComparer.OrdinalIgnoreCase))
         {
-            return await MeasureEndToEndAsync(workload, settings.Window, decodeCpuPerItem, reference, cancellationToken).ConfigureAwait(false);
+            return await MeasureEndToEndAsync(workload, settings.Window, settings.Mode, decodeCpuPerItem, reference, cancellationToken).ConfigureAwait(false);
         }
 
         return 0;
@@ -178,9 +183,12 @@ internal static partial class BenchCommand
         }
     }
 
-    private static async Task<int> MeasureEndToEndAsync(Workload workload, int window, double decodeCpuPerItem, PipelineCounters? reference, CancellationToken cancellationToken)
+    private static async Task<int> MeasureEndToEndAsync(Workload workload, int window, EndToEndMode mode, double decodeCpuPerItem, PipelineCounters? reference, CancellationToken cancellationToken)
     {
-        if (await RunEndToEndAsync(workload, window, cancellationToken).ConfigureAwait(false) is not { } run)
+        Console.WriteLine(mode.Backlog
+            ? string.Create(CultureInfo.InvariantCulture, $"end to end: backlog (every record produced first, spans over {BacklogSpanPartitions} partitions), event-time alignment {(mode.Align ? "on" : "off")}")
+            : string.Create(CultureInfo.InvariantCulture, $"end to end: paced producer (window {window}), event-time alignment {(mode.Align ? "on" : "off")}"));
+        if (await RunEndToEndAsync(workload, window, mode, cancellationToken).ConfigureAwait(false) is not { } run)
         {
             return 1;
         }
@@ -211,10 +219,24 @@ internal static partial class BenchCommand
     /// The end-to-end stage: an embedded broker, the worker host, and the paced producer (see the
     /// remarks); null (with the reason printed) when the worker stopped making progress for 30 s.
     /// </summary>
-    internal static async Task<EndToEndRun?> RunEndToEndAsync(Workload workload, int window, CancellationToken cancellationToken)
+    internal static Task<EndToEndRun?> RunEndToEndAsync(Workload workload, int window, CancellationToken cancellationToken) =>
+        RunEndToEndAsync(workload, window, new EndToEndMode(Backlog: false, Align: true), cancellationToken);
+
+    /// <summary>
+    /// As above; with <see cref="EndToEndMode.Backlog"/> every record is produced (LZ4, span records
+    /// spread over <see cref="BacklogSpanPartitions"/> partitions) before the worker starts, and the
+    /// worker catches up on it from the earliest offsets: the case event-time alignment is for.
+    /// </summary>
+    internal static async Task<EndToEndRun?> RunEndToEndAsync(Workload workload, int window, EndToEndMode mode, CancellationToken cancellationToken)
     {
         using var broker = EmbeddedBroker.Start();
-        await broker.CreateTopicsAsync([("otlp_metrics", 1), ("otlp_spans", 1), ("aiops.incidents", 1), ("aiops.deadletter", 1)]).ConfigureAwait(false);
+        var spanPartitions = mode.Backlog ? BacklogSpanPartitions : 1;
+        await broker.CreateTopicsAsync([("otlp_metrics", 1), ("otlp_spans", spanPartitions), ("aiops.incidents", 1), ("aiops.deadletter", 1)]).ConfigureAwait(false);
+        if (mode.Backlog && !ProduceBacklog(broker, workload, spanPartitions))
+        {
+            return null;
+        }
+
         var overrides = new Dictionary<string, string?>
         {
             ["Kafka:BootstrapServers"] = broker.BootstrapServers,
@@ -225,12 +247,13 @@ internal static partial class BenchCommand
             // The producer keeps the broker nearly drained (see the remarks), so a fetch often finds
             // nothing new: librdkafka's default 500 ms wait would then measure the wait, not the work.
             ["Kafka:ClientProperties:fetch.wait.max.ms"] = FetchWaitMs.ToString(CultureInfo.InvariantCulture),
+            ["Kafka:AlignEventTime"] = mode.Align ? "true" : "false",
         };
         using var host = WorkerHost.CreateBuilder([], overrides, CoreServices.Register, LogLevel.Warning).Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
         var metrics = host.Services.GetRequiredService<WorkerMetrics>();
         var assignDeadline = Stopwatch.StartNew();
-        while (metrics.AssignedPartitions < 2 && assignDeadline.Elapsed < TimeSpan.FromSeconds(30))
+        while (metrics.AssignedPartitions < 1 + spanPartitions && assignDeadline.Elapsed < TimeSpan.FromSeconds(30))
         {
             await Task.Delay(20, cancellationToken).ConfigureAwait(false);
         }
@@ -241,7 +264,7 @@ internal static partial class BenchCommand
             () =>
             {
                 var previousMetrics = -1;
-                for (var i = 0; i < total; i++)
+                for (var i = mode.Backlog ? total : 0; i < total; i++)
                 {
                     // A spans record may be `window` records ahead of the consumer. The metrics record
                     // of minute m (stamped at its start) closes the RED buckets of minute m − 2 and
@@ -356,7 +379,72 @@ internal static partial class BenchCommand
             new(wall.Elapsed, Process.GetCurrentProcess().TotalProcessorTime, ThreadTimes.Read(), metrics.Points + metrics.Spans);
     }
 
-    private sealed record Settings(int Minutes, double TracesPerMinute, int Window, string Stages);
+    private sealed record Settings(int Minutes, double TracesPerMinute, int Window, string Stages, EndToEndMode Mode);
+
+    /// <summary>How the end-to-end stage feeds the worker: paced or as a backlog, with or without event-time alignment.</summary>
+    internal readonly record struct EndToEndMode(bool Backlog, bool Align);
+
+    /// <summary>
+    /// Span partitions of a backlog run. The mock cluster keeps 5 MiB per partition and deletes
+    /// older batches beyond it; the default 240 minutes are ~2,000 span records of ~20-40 KB, a few
+    /// MiB after LZ4, so four partitions keep each well under the limit (checked after producing).
+    /// </summary>
+    internal const int BacklogSpanPartitions = 4;
+
+    /// <summary>
+    /// Produces the whole workload (LZ4, idempotent) before the worker starts: metrics to the one
+    /// metrics partition, span records round robin over <paramref name="spanPartitions"/>. False
+    /// (with the reason printed) when a record failed or the mock cluster pruned a partition.
+    /// </summary>
+    private static bool ProduceBacklog(EmbeddedBroker broker, Workload workload, int spanPartitions)
+    {
+        var config = new ProducerConfig { BootstrapServers = broker.BootstrapServers, EnableIdempotence = true, LingerMs = 5, CompressionType = CompressionType.Lz4 };
+        using var producer = new ProducerBuilder<byte[]?, byte[]>(config).SetLogHandler(static (_, _) => { }).Build();
+        var failed = 0;
+        var spans = 0;
+        foreach (var (isSpan, bytes) in workload.Records)
+        {
+            var partition = isSpan ? new TopicPartition("otlp_spans", spans++ % spanPartitions) : new TopicPartition("otlp_metrics", 0);
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(partition, new Message<byte[]?, byte[]> { Value = bytes }, report =>
+                    {
+                        if (report.Error.IsError)
+                        {
+                            Interlocked.Increment(ref failed);
+                        }
+                    });
+                    break;
+                }
+                catch (ProduceException<byte[]?, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(20));
+                }
+            }
+        }
+
+        if (producer.Flush(TimeSpan.FromSeconds(120)) > 0 || failed > 0)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"end to end: {failed} backlog records not delivered; aborted."));
+            return false;
+        }
+
+        using var probe = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = broker.BootstrapServers, GroupId = "aiops-bench-probe" }).Build();
+        for (var p = -1; p < spanPartitions; p++)
+        {
+            var tp = p < 0 ? new TopicPartition("otlp_metrics", 0) : new TopicPartition("otlp_spans", p);
+            var low = probe.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(10)).Low.Value;
+            if (low != 0)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"end to end: the mock cluster pruned {tp} below offset {low} (5 MiB per partition); use fewer --minutes. Aborted."));
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>The encoded records, in event-time order (each minute's metrics record, then its span records).</summary>
     internal sealed class Workload
@@ -382,9 +470,13 @@ internal static partial class BenchCommand
 
         public long Bytes { get; }
 
-        public static Workload Build(int minutes, double tracesPerMinute)
+        public static Workload Build(int minutes, double tracesPerMinute) =>
+            Encode(new ShopSimulator(new ScenarioOptions { Seed = 11, DurationMs = minutes * 60_000L, TracesPerMinute = tracesPerMinute }));
+
+        /// <summary>Encodes every batch of <paramref name="simulator"/> as <see cref="SimulationProducer"/> produces it.</summary>
+        public static Workload Encode(ShopSimulator simulator)
         {
-            var simulator = new ShopSimulator(new ScenarioOptions { Seed = 11, DurationMs = minutes * 60_000L, TracesPerMinute = tracesPerMinute });
+            ArgumentNullException.ThrowIfNull(simulator);
             var records = new List<(bool, byte[])>();
             var chunk = new List<SpanRecord>(SimulationProducer.SpansPerRecord);
             long points = 0, spans = 0;

@@ -1,4 +1,5 @@
 using Aiops.Core;
+using Aiops.Ingestion;
 using Aiops.Worker.Processing;
 
 namespace Aiops.Worker.GenAi;
@@ -30,9 +31,12 @@ internal sealed class GenAiTelemetryProcessor : ITelemetryProcessor
     public long AnomalyCount => _inner.AnomalyCount;
 
     /// <inheritdoc/>
-    public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans)
+    public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans) => Process(points, spans, []);
+
+    /// <inheritdoc/>
+    public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans, IReadOnlyList<MetricExemplar> exemplars)
     {
-        _inner.Process(points, spans);
+        _inner.Process(points, spans, exemplars);
         if (spans.Count == 0)
         {
             return;

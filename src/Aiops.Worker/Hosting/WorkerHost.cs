@@ -92,6 +92,7 @@ internal static class WorkerHost
         services.AddSingleton<RecordHandler>();
         services.AddSingleton<StateCheckpointer>();
         services.AddSingleton<IncidentLedger>();
+        services.AddSingleton<IPartitionStateStore>(static sp => PartitionStateStores.Create(sp));
         services.AddSingleton<PartitionStates>();
 
         // Replaced by the core's registration; a host without one cannot use Checkpoint:Scope=Partition.

@@ -91,10 +91,15 @@ public sealed class EmbeddedBroker : IDisposable
     /// <summary>
     /// Creates one topic on the mock cluster (what <c>InternalTopics</c> does instead of the
     /// CreateTopics request the mock does not implement); -1 replicas means one per broker, up to 3.
-    /// Throws <see cref="KafkaException"/> (<see cref="ErrorCode.TopicAlreadyExists"/> when it exists).
+    /// Returns the replication factor used; throws <see cref="KafkaException"/>
+    /// (<see cref="ErrorCode.TopicAlreadyExists"/> when it exists).
     /// </summary>
-    internal void CreateTopic(string name, int partitions, int replicationFactor) =>
-        MockClusterNative.CreateTopic(_host, name, partitions, replicationFactor < 1 ? Math.Min(3, BrokerCount) : replicationFactor);
+    internal int CreateTopic(string name, int partitions, int replicationFactor)
+    {
+        var replicas = replicationFactor < 1 ? Math.Min(3, BrokerCount) : replicationFactor;
+        MockClusterNative.CreateTopic(_host, name, partitions, replicas);
+        return replicas;
+    }
 
     /// <summary>Takes every broker down: clients lose their connections and cannot reconnect until <see cref="SetAllBrokersUp"/>.</summary>
     public void SetAllBrokersDown()

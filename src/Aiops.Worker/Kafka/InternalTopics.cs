@@ -217,16 +217,17 @@ internal sealed class InternalTopics
     {
         foreach (var topic in missing)
         {
+            int replicas;
             try
             {
-                embedded.CreateTopic(topic.Name, topic.Partitions, topic.ReplicationFactor);
+                replicas = embedded.CreateTopic(topic.Name, topic.Partitions, topic.ReplicationFactor);
             }
             catch (KafkaException ex)
             {
                 throw new InternalTopicLayoutException($"Internal topic '{topic.Name}' ({topic.NameSetting}) could not be created on the embedded broker: {ex.Error.Reason}.", ex);
             }
 
-            Log.InternalTopicCreated(_logger, topic.Name, topic.Partitions, Replication(topic.ReplicationFactor), "delete (the mock cluster does not compact)");
+            Log.InternalTopicCreated(_logger, topic.Name, topic.Partitions, replicas.ToString(CultureInfo.InvariantCulture), "delete (the mock cluster does not compact)");
         }
     }
 

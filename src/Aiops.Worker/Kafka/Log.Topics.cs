@@ -13,4 +13,10 @@ internal static partial class Log
 
     [LoggerMessage(1612, LogLevel.Warning, "Internal topic {Topic}: cleanup.policy could not be checked ({Reason}); it must be 'compact'")]
     public static partial void InternalTopicPolicyUnknown(ILogger logger, string topic, string reason);
+
+    [LoggerMessage(1310, LogLevel.Warning, "State generation {Generation} of {Key} skipped ({What}); loading an older complete one if there is one")]
+    public static partial void StateGenerationSkipped(ILogger logger, string key, long generation, string what);
+
+    [LoggerMessage(1311, LogLevel.Warning, "{Remaining} partition-state chunks not acknowledged by {Topic} after {TimeoutMs} ms; waiting for the brokers (offsets not committed meanwhile)")]
+    public static partial void StateTopicWaiting(ILogger logger, int remaining, string topic, int timeoutMs);
 }

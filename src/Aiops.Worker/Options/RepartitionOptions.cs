@@ -72,7 +72,7 @@ public sealed class RepartitionOptions
 }
 
 /// <summary>
-/// Checks <see cref="RepartitionOptions"/>: legal Kafka topic names, three distinct topics, partition
+/// Checks <see cref="RepartitionOptions"/>: legal Kafka topic names, three different topics, partition
 /// counts in range, a replication factor of -1 or at least 1. Each message names the full key.
 /// </summary>
 internal sealed class RepartitionOptionsValidator : IValidateOptions<RepartitionOptions>
@@ -94,11 +94,9 @@ internal sealed class RepartitionOptionsValidator : IValidateOptions<Repartition
             failures.Add(Prefix + $"ReplicationFactor: {options.ReplicationFactor} is not a replication factor; use -1 (the broker's default) or 1 and more.");
         }
 
-        string[] topics = [options.RedTopic, options.VerdictsTopic, options.StateTopic];
-        if (topics.Distinct(StringComparer.Ordinal).Count() != topics.Length)
-        {
-            failures.Add(Prefix + "RedTopic/VerdictsTopic/StateTopic: must be three different topics (each has its own layout).");
-        }
+        CheckDistinct(failures, "VerdictsTopic", options.VerdictsTopic, "RedTopic", options.RedTopic);
+        CheckDistinct(failures, "StateTopic", options.StateTopic, "RedTopic", options.RedTopic);
+        CheckDistinct(failures, "StateTopic", options.StateTopic, "VerdictsTopic", options.VerdictsTopic);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
@@ -127,6 +125,14 @@ internal sealed class RepartitionOptionsValidator : IValidateOptions<Repartition
         if (!IsLegalTopicName(topic))
         {
             failures.Add(Prefix + $"{key}: '{topic}' is not a legal Kafka topic name (1-249 characters of letters, digits, '.', '_' and '-').");
+        }
+    }
+
+    private static void CheckDistinct(List<string> failures, string key, string topic, string otherKey, string other)
+    {
+        if (string.Equals(topic, other, StringComparison.Ordinal))
+        {
+            failures.Add(Prefix + $"{key}: '{topic}' is also {Prefix}{otherKey}; each internal topic needs its own (their layouts differ).");
         }
     }
 

@@ -42,6 +42,14 @@ internal interface ITelemetryProcessor
     /// <summary>Feeds the points and spans of one record, in the order they were read.</summary>
     void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans);
 
+    /// <summary>
+    /// As <see cref="Process(IReadOnlyList{MetricPoint}, IReadOnlyList{SpanRecord})"/>, with the
+    /// exemplars found on the record's metric data points (OTLP), fed before the points so a
+    /// verdict on a point can carry its trace ids. The default drops the exemplars: only for
+    /// processors with no use for them (test doubles); the pipeline's and every decorator override it.
+    /// </summary>
+    void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans, IReadOnlyList<MetricExemplar> exemplars) => Process(points, spans);
+
     /// <summary>Moves the incident events produced so far into <paramref name="into"/>.</summary>
     void DrainIncidents(List<IncidentMessage> into);
 

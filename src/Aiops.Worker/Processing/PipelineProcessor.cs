@@ -1,5 +1,6 @@
 using System.Globalization;
 using Aiops.Core;
+using Aiops.Ingestion;
 using Aiops.Pipeline;
 
 namespace Aiops.Worker.Processing;
@@ -31,8 +32,17 @@ internal sealed class PipelineProcessor : ITelemetryProcessor
     public long AnomalyCount => _pipeline.Counters.Anomalies;
 
     /// <inheritdoc/>
-    public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans)
+    public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans) => Process(points, spans, []);
+
+    /// <inheritdoc/>
+    public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans, IReadOnlyList<MetricExemplar> exemplars)
     {
+        for (var i = 0; i < exemplars.Count; i++)
+        {
+            var e = exemplars[i];
+            _pipeline.AddExemplar(e.Series, e.TimestampMs, e.TraceId);
+        }
+
         for (var i = 0; i < spans.Count; i++)
         {
             _pipeline.AddSpan(spans[i]);

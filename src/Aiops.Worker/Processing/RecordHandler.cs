@@ -77,7 +77,7 @@ internal sealed class RecordHandler
         {
             try
             {
-                processor.Process(_batch.Metrics, _batch.Spans);
+                processor.Process(_batch.Metrics, _batch.Spans, _batch.Exemplars);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

@@ -69,6 +69,7 @@ internal sealed class StreamWorker : BackgroundService
     private readonly Stopwatch _batchWatch = new();
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private IProducer<byte[]?, byte[]?>? _producer;
+    private EventTimeAligner? _aligner;
     private CancellationToken _stopping;
     private Error? _deliveryError;
     private int _batchRecords;
@@ -184,6 +185,7 @@ internal sealed class StreamWorker : BackgroundService
                 }
 
                 _metrics.PartitionsAssigned(partitions.Count);
+                _aligner?.Assign(partitions);
 
                 // Resume where the state stands, not where the group committed: the two differ
                 // after a crash between checkpoint and commit (either order). The position is
@@ -218,6 +220,7 @@ internal sealed class StreamWorker : BackgroundService
                     _partitions.Drop(p.TopicPartition);
                 }
 
+                _aligner?.Remove(partitions.Select(static p => p.TopicPartition));
                 _metrics.PartitionsAssigned(-partitions.Count);
             })
             .SetPartitionsLostHandler((_, partitions) =>
@@ -232,14 +235,18 @@ internal sealed class StreamWorker : BackgroundService
                     _partitions.Drop(p.TopicPartition);
                 }
 
+                _aligner?.Remove(partitions.Select(static p => p.TopicPartition));
                 _metrics.PartitionsAssigned(-partitions.Count);
             })
             .Build();
         _consumer = consumer;
+        // The aligner orders input records only; with Repartition:Enabled the stages order by their watermarks instead.
+        _aligner = _options.AlignEventTime && _repartition is null ? new EventTimeAligner(_options, new ConsumerPartitionFlow(consumer), TimeProvider.System) : null;
         consumer.Subscribe(_repartition is null ? [_options.MetricsTopic, _options.SpansTopic] : [_options.MetricsTopic, _options.SpansTopic, .. _repartition.InternalTopics]);
         _health.ReportRunning();
         _sinceCommit.Start();
-        var poll = TimeSpan.FromMilliseconds(_options.PollTimeoutMs);
+        var pollTimeout = TimeSpan.FromMilliseconds(_options.PollTimeoutMs);
+        var poll = pollTimeout;
 
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -256,16 +263,29 @@ internal sealed class StreamWorker : BackgroundService
 
             if (result is { IsPartitionEOF: false, Message: not null })
             {
-                if (_batchRecords == 0)
+                if (_aligner is null)
                 {
-                    _batchWatch.Restart();
+                    HandleRecord(result);
+                    MarkProcessed(result);
                 }
-
-                HandleRecord(result);
-                _pending[result.TopicPartition] = new TopicPartitionOffset(result.TopicPartition, result.Offset + 1);
-                _processed[result.TopicPartition] = result.Offset.Value + 1;
-                _batchRecords++;
+                else if (_aligner.TryOpen(result, out var buffer))
+                {
+                    HandleRecord(result, buffer);
+                    _aligner.Close();
+                }
             }
+
+            // Event-time alignment: the decoded records are handed over smallest event time first,
+            // a batch at most per turn so commits keep their cadence and a stop is seen.
+            var full = false;
+            while (_aligner is not null && !stoppingToken.IsCancellationRequested && !(full = _batchRecords >= _options.MaxBatchRecords) && _aligner.TryTake(out var aligned))
+            {
+                HandleAligned(aligned);
+                MarkProcessed(aligned.Record);
+            }
+
+            // Records left releasable: close the batch and come back without waiting on the poll.
+            poll = full ? TimeSpan.Zero : pollTimeout;
 
             if (_batchRecords >= _options.MaxBatchRecords || ((_batchRecords > 0 || _pending.Count > 0 || _repartition is not null) && _sinceCommit.ElapsedMilliseconds >= _options.CommitIntervalMs))
             {
@@ -275,6 +295,10 @@ internal sealed class StreamWorker : BackgroundService
 
         // Graceful stop: the record in hand is done; produce its incidents, checkpoint and commit.
         CloseBatch(forceCheckpoint: true);
+        if (_aligner is { } aligner)
+        {
+            Log.AlignmentSummary(_logger, aligner.Waits, (long)aligner.Waited.TotalMilliseconds, aligner.IdleReleases, aligner.Pauses, aligner.Resumes, aligner.Redelivered, aligner.BufferedRecords);
+        }
         consumer.Close();
         _consumer = null;
         _producer = null;
@@ -326,7 +350,43 @@ internal sealed class StreamWorker : BackgroundService
         _ledger.LoadSince(positions);
     }
 
-    private void HandleRecord(ConsumeResult<byte[]?, byte[]?> result)
+    /// <summary>The record's offset is done: part of the batch, committed with it.</summary>
+    private void MarkProcessed(ConsumeResult<byte[]?, byte[]?> result)
+    {
+        if (_batchRecords == 0)
+        {
+            _batchWatch.Restart();
+        }
+
+        _pending[result.TopicPartition] = new TopicPartitionOffset(result.TopicPartition, result.Offset + 1);
+        _processed[result.TopicPartition] = result.Offset.Value + 1;
+        _batchRecords++;
+    }
+
+    /// <summary>
+    /// Feeds a record released by the aligner (decoded, and dead-lettered if it had to be, when it
+    /// arrived) to its processor; a processor failure dead-letters it as <see cref="RecordHandler"/> would.
+    /// </summary>
+    private void HandleAligned(in AlignedRecord aligned)
+    {
+        var record = aligned.Record;
+        try
+        {
+            (_perPartition ? _partitions.For(record.TopicPartition) : _processor).Process(aligned.Points, aligned.Spans, aligned.Exemplars);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            DeadLetter(record, RecordHandler.ProcessingExceptionKind, $"{ex.GetType().Name}: {ex.Message}", partial: true);
+        }
+
+        if (_perPartition)
+        {
+            _partitions.Advance(record.TopicPartition, record.Offset.Value + 1);
+        }
+    }
+
+    /// <summary>Decodes and processes one record; with <paramref name="buffer"/> (the aligner's) it is only decoded into it.</summary>
+    private void HandleRecord(ConsumeResult<byte[]?, byte[]?> result, ITelemetryProcessor? buffer = null)
     {
         if (_repartition is not null && Repartition.RepartitionWiring.Handle(_repartition, result, _handler, _options) is { } failure)
         {
@@ -342,10 +402,11 @@ internal sealed class StreamWorker : BackgroundService
         var isSpans = string.Equals(result.Topic, _options.SpansTopic, StringComparison.Ordinal);
         var signal = isSpans ? SignalKind.Spans : SignalKind.Metrics;
         var encoding = isSpans ? _options.SpansEncoding : _options.MetricsEncoding;
-        var outcome = _perPartition
+        var outcome = buffer is not null ? _handler.Handle(signal, encoding, result.Message.Value, buffer)
+            : _perPartition
             ? _handler.Handle(signal, encoding, result.Message.Value, _partitions.For(result.TopicPartition))
             : _handler.Handle(signal, encoding, result.Message.Value);
-        if (_perPartition)
+        if (_perPartition && buffer is null)
         {
             _partitions.Advance(result.TopicPartition, result.Offset.Value + 1);
         }
@@ -476,7 +537,11 @@ internal sealed class StreamWorker : BackgroundService
 
         if (_perPartition && _repartition is null)
         {
-            SavePartitionStates(producer, forceCheckpoint);
+            if (!SavePartitionStates(producer, forceCheckpoint))
+            {
+                // Stopping before the states were acknowledged: leave the offsets uncommitted.
+                return;
+            }
         }
         else if (_repartition is null && (_pending.Count > 0 || forceCheckpoint) && _checkpointer.IsDue(forceCheckpoint && _batchRecords > 0))
         {
@@ -515,19 +580,25 @@ internal sealed class StreamWorker : BackgroundService
     /// <summary>The state the loop feeds: the process's processor, or every partition's own.</summary>
     private ITelemetryProcessor State => _repartition ?? (_perPartition ? _partitions : _processor);
 
-    private void SavePartitionStates(IProducer<byte[]?, byte[]?> producer, bool force)
+    private bool SavePartitionStates(IProducer<byte[]?, byte[]?> producer, bool force)
     {
         if (!_partitions.Enabled || (!force && _sincePartitionSave.IsRunning && _sincePartitionSave.ElapsedMilliseconds < _checkpointIntervalMs))
         {
-            return;
+            return true;
         }
 
         var marks = new CheckpointPositions();
         if (_ledger.CaptureMarks(producer, marks))
         {
-            _partitions.SaveDirty(marks);
+            if (!_partitions.SaveDirty(marks))
+            {
+                return false;
+            }
+
             _sincePartitionSave.Restart();
         }
+
+        return true;
     }
 
     /// <summary>

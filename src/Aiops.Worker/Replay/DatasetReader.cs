@@ -20,6 +20,13 @@ internal sealed class DatasetReader
 {
     public List<DatasetRecord> Records { get; } = [];
 
+    /// <summary>
+    /// Exemplars of the OTLP metric files' data points, in event-time order: the replay feeds each
+    /// to the pipeline before the first record at or after its time, as the worker feeds a record's
+    /// exemplars before its points.
+    /// </summary>
+    public List<MetricExemplar> Exemplars { get; } = [];
+
     /// <summary>Decode errors, by kind.</summary>
     public Dictionary<DecodeErrorKind, int> Errors { get; } = [];
 
@@ -122,6 +129,9 @@ internal sealed class DatasetReader
         var ordered = reader.Records.OrderBy(static r => r.TimestampMs).ToList();
         reader.Records.Clear();
         reader.Records.AddRange(ordered);
+        var exemplars = reader.Exemplars.OrderBy(static e => e.TimestampMs).ToList();
+        reader.Exemplars.Clear();
+        reader.Exemplars.AddRange(exemplars);
         return reader;
     }
 
@@ -132,6 +142,7 @@ internal sealed class DatasetReader
             Records.Add(new DatasetRecord(p.TimestampMs, false, default, p));
         }
 
+        Exemplars.AddRange(batch.Exemplars);
         foreach (var s in batch.Spans)
         {
             Records.Add(new DatasetRecord(s.EndUnixNanos / 1_000_000, true, s, default));

@@ -38,9 +38,16 @@ internal static class ReplayRunner
         AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn()).Start(ctx =>
         {
             var task = ctx.AddTask("replaying in event time", maxValue: Math.Max(1, reader.Records.Count));
+            var exemplar = 0;
             for (var i = 0; i < reader.Records.Count; i++)
             {
                 var r = reader.Records[i];
+                for (; exemplar < reader.Exemplars.Count && reader.Exemplars[exemplar].TimestampMs <= r.TimestampMs; exemplar++)
+                {
+                    var e = reader.Exemplars[exemplar];
+                    pipeline.AddExemplar(e.Series, e.TimestampMs, e.TraceId);
+                }
+
                 if (r.IsSpan)
                 {
                     pipeline.AddSpan(r.Span);

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text;
 using Aiops.Worker.Processing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace Aiops.Worker.Tests.Faults;
 
@@ -42,10 +40,8 @@ public sealed class StreamWorkerCrashTests : IClassFixture<BrokerFixture>
         var first = new RecordingProcessor();
         await using (var worker = await RunningWorker.StartAsync(settings, RunningWorker.Fakes(first)))
         {
-            var loop = worker.Services.GetServices<IHostedService>().OfType<StreamWorker>().Single();
-            var crashed = false;
-            loop.CrashHook = (point, incidents) => crashed = crashed || (point == crashAt && incidents > 0 && first.TotalPoints >= 600);
-            await Wait.UntilAsync(() => crashed, "the crash point to be reached with incidents in the batch");
+            var crashed = Kill.At(worker, crashAt, incidents => incidents > 0 && first.TotalPoints >= 600);
+            await Wait.UntilAsync(crashed, "the crash point to be reached with incidents in the batch");
         }
 
         Assert.InRange(first.TotalPoints, 600, Total - 1);

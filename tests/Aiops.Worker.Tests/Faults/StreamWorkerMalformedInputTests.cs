@@ -35,7 +35,8 @@ public sealed class StreamWorkerMalformedInputTests : IClassFixture<BrokerFixtur
         // The mock cluster deletes any message set over 5 MiB as soon as it is appended (librdkafka
         // rdkafka_mock.c caps a partition's log at 5 MiB, dropping the oldest sets, the new one
         // included), so a 10 MB record cannot travel through it: the oversized kind is 4.5 MiB
-        // here, against Limits:MaxRecordBytes = 4 MiB. RecordHandlerTests feeds a real 10 MB record.
+        // here (random bytes: incompressible), against Limits:MaxRecordBytes = 4 MiB. A real 10 MB
+        // record travels compressed (LZ4) in StreamWorkerLargeRecordTests.
         var tenMegabytes = new byte[(4 << 20) + (512 << 10)];
         random.NextBytes(tenMegabytes);
 

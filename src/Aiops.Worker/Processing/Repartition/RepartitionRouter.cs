@@ -291,6 +291,17 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
 
         public long AnomalyCount => detection.Anomalies;
 
+        public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans, IReadOnlyList<Aiops.Ingestion.MetricExemplar> exemplars)
+        {
+            for (var i = 0; i < exemplars.Count; i++)
+            {
+                var e = exemplars[i];
+                stage.AddExemplar(e.Series, e.TimestampMs, e.TraceId);
+            }
+
+            Process(points, spans);
+        }
+
         public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans)
         {
             for (var i = 0; i < spans.Count; i++)
