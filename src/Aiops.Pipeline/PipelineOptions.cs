@@ -203,4 +203,15 @@ public sealed class PipelineOptions
         ArgumentNullException.ThrowIfNull(Slo);
         Correlator.Validate();
     }
+
+    /// <summary>
+    /// The span aggregation settings every stage uses: <see cref="Topology"/> with its bucket width
+    /// and pairing wait set from <see cref="BucketMs"/> and <see cref="AllowedLatenessMs"/>.
+    /// </summary>
+    internal TopologyOptions StageTopology()
+    {
+        Topology.BucketWidthMs = BucketMs;
+        Topology.PairingWaitMs = AllowedLatenessMs;
+        return Topology;
+    }
 }

@@ -219,6 +219,69 @@ internal sealed class LatencySketch
         _max = 0;
     }
 
+    /// <summary>Latencies counted in the zero bin (at or below <see cref="MinValue"/>).</summary>
+    public long ZeroCount => _zeroCount;
+
+    /// <summary>
+    /// Copies the non-empty bins, ascending by key, into two new arrays (a partial bucket's payload;
+    /// one call per series and bucket, not per value).
+    /// </summary>
+    public (int[] Keys, int[] Counts) ExportBins()
+    {
+        if (_nonZeroCount == 0)
+        {
+            return ([], []);
+        }
+
+        int n = 0;
+        for (int i = _minIndex; i <= _maxIndex; i++)
+        {
+            n += _bins[i - _offset] != 0 ? 1 : 0;
+        }
+
+        var keys = new int[n];
+        var counts = new int[n];
+        n = 0;
+        for (int i = _minIndex; i <= _maxIndex; i++)
+        {
+            int c = _bins[i - _offset];
+            if (c != 0)
+            {
+                keys[n] = i;
+                counts[n++] = c;
+            }
+        }
+
+        return (keys, counts);
+    }
+
+    /// <summary>
+    /// Adds exported bins (see <see cref="ExportBins"/>) of a sketch with the same accuracy: the
+    /// merge of DDSketch (Masson et al., VLDB 2019): the counts of equal keys add.
+    /// </summary>
+    public void AddBins(long zeroCount, ReadOnlySpan<int> keys, ReadOnlySpan<int> counts, double sum, double max)
+    {
+        if (keys.Length != counts.Length)
+        {
+            throw new ArgumentException("Bin keys and counts differ in length.", nameof(counts));
+        }
+
+        _zeroCount += zeroCount;
+        _sum += sum;
+        if (max > _max)
+        {
+            _max = max;
+        }
+
+        for (int i = 0; i < keys.Length; i++)
+        {
+            if (counts[i] > 0)
+            {
+                AddToIndex(keys[i], counts[i]);
+            }
+        }
+    }
+
     private void AddToIndex(int index, int count)
     {
         if (_nonZeroCount == 0)

@@ -37,6 +37,44 @@ internal sealed class RedBucket
 
     public int FailedCount { get; set; }
 
+    /// <summary>
+    /// Keeps the slowest request as exemplar; on a tie the smaller trace id, so the choice depends on
+    /// the set of requests, not on their order (partials from several partitions merge to the same).
+    /// </summary>
+    public void OfferSlowest(UInt128 traceId, double durationMs)
+    {
+        if (durationMs > SlowestMs || (durationMs == SlowestMs && traceId < SlowestTrace))
+        {
+            SlowestMs = durationMs;
+            SlowestTrace = traceId;
+        }
+    }
+
+    /// <summary>Keeps the two smallest distinct failed trace ids (order-independent, like <see cref="OfferSlowest"/>).</summary>
+    public void OfferFailed(UInt128 traceId)
+    {
+        if (FailedCount == 0)
+        {
+            FailedTrace0 = traceId;
+            FailedCount = 1;
+        }
+        else if (traceId == FailedTrace0 || (FailedCount == 2 && traceId == FailedTrace1))
+        {
+            return;
+        }
+        else if (traceId < FailedTrace0)
+        {
+            FailedTrace1 = FailedTrace0;
+            FailedTrace0 = traceId;
+            FailedCount = 2;
+        }
+        else if (FailedCount == 1 || traceId < FailedTrace1)
+        {
+            FailedTrace1 = traceId;
+            FailedCount = 2;
+        }
+    }
+
     public void Reset(long start)
     {
         Start = start;
@@ -231,6 +269,49 @@ internal sealed class RedSeries
     /// <summary>Adds one request to an open slot already holding <paramref name="bucketStart"/> (or empty).</summary>
     public void Add(RedBucket slot, long bucketStart, double durationMs, int sketchKey, bool error, UInt128 traceId)
     {
+        Open(slot, bucketStart);
+
+        slot.Count++;
+        slot.Sketch.Add(durationMs, sketchKey);
+        slot.OfferSlowest(traceId, durationMs);
+        if (error)
+        {
+            slot.Errors++;
+            slot.OfferFailed(traceId);
+        }
+    }
+
+    /// <summary>
+    /// Adds one partition's share of the bucket (see <see cref="RedPartial"/>) to an open slot
+    /// already holding <paramref name="partial"/>'s bucket (or empty).
+    /// </summary>
+    public void AddPartial(RedBucket slot, RedPartial partial)
+    {
+        long bucketStart = partial.BucketStartMs;
+        Open(slot, bucketStart);
+
+        slot.Count += partial.Count;
+        slot.Errors += partial.Errors;
+        slot.Sketch.AddBins(partial.ZeroCount, partial.BinKeys, partial.BinCounts, partial.Sum, partial.Max);
+        if (partial.SlowestMs >= 0)
+        {
+            slot.OfferSlowest(partial.SlowestTrace, partial.SlowestMs);
+        }
+
+        if (partial.FailedCount > 0)
+        {
+            slot.OfferFailed(partial.FailedTrace0);
+        }
+
+        if (partial.FailedCount > 1)
+        {
+            slot.OfferFailed(partial.FailedTrace1);
+        }
+    }
+
+    /// <summary>Makes <paramref name="slot"/> hold <paramref name="bucketStart"/> and extends the series' data range to it.</summary>
+    private void Open(RedBucket slot, long bucketStart)
+    {
         if (slot.Start != bucketStart)
         {
             slot.Reset(bucketStart);
@@ -246,29 +327,38 @@ internal sealed class RedSeries
         {
             LastDataBucket = bucketStart;
         }
+    }
 
-        slot.Count++;
-        slot.Sketch.Add(durationMs, sketchKey);
-        if (durationMs > slot.SlowestMs)
+    /// <summary>The open slot's content as one partition's share, for the repartition topic.</summary>
+    public RedPartial ToPartial(RedBucket slot)
+    {
+        var (keys, counts) = slot.Sketch.ExportBins();
+        return new RedPartial
         {
-            slot.SlowestMs = durationMs;
-            slot.SlowestTrace = traceId;
-        }
+            Service = Owner.Name,
+            Scope = (RedPartialScope)Scope,
+            ScopeKey = ScopeKey,
+            BucketStartMs = slot.Start,
+            Count = slot.Count,
+            Errors = slot.Errors,
+            ZeroCount = slot.Sketch.ZeroCount,
+            BinKeys = keys,
+            BinCounts = counts,
+            Sum = slot.Sketch.Sum,
+            Max = slot.Sketch.Max,
+            SlowestTrace = slot.SlowestTrace,
+            SlowestMs = slot.SlowestMs,
+            FailedTrace0 = slot.FailedTrace0,
+            FailedTrace1 = slot.FailedTrace1,
+            FailedCount = slot.FailedCount,
+        };
+    }
 
-        if (error)
-        {
-            slot.Errors++;
-            if (slot.FailedCount == 0)
-            {
-                slot.FailedTrace0 = traceId;
-                slot.FailedCount = 1;
-            }
-            else if (slot.FailedCount == 1 && slot.FailedTrace0 != traceId)
-            {
-                slot.FailedTrace1 = traceId;
-                slot.FailedCount = 2;
-            }
-        }
+    /// <summary>Frees a slot whose content left as a partial.</summary>
+    public void Release(RedBucket slot)
+    {
+        slot.Reset(RedBucket.Empty);
+        OpenCount--;
     }
 
     /// <summary>

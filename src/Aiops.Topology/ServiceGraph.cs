@@ -281,6 +281,44 @@ public sealed class ServiceGraph
         return edge;
     }
 
+    /// <summary>
+    /// Applies a fact another stage observed (see <see cref="GraphFact"/>): the correlation stage
+    /// builds its graph from the facts of every input partition instead of from the spans.
+    /// </summary>
+    public void Apply(GraphFact fact)
+    {
+        ArgumentNullException.ThrowIfNull(fact);
+        switch (fact.Kind)
+        {
+            case GraphFactKind.Node:
+                AddNode(fact.Node, fact.TimeMs);
+                break;
+            case GraphFactKind.Edge when fact.Other is { Length: > 0 } callee:
+                var edge = AddEdge(fact.Node, callee, fact.TimeMs);
+                edge.TotalCalls += fact.Calls;
+                edge.TotalErrors += fact.Errors;
+                break;
+            case GraphFactKind.Instance when fact.Other is { Length: > 0 } instance:
+                if (!_nodes.TryGetValue(fact.Node, out var owner))
+                {
+                    owner = AddNode(fact.Node, fact.FirstMs);
+                }
+
+                var info = owner.TouchInstance(instance, fact.Version, fact.FirstMs);
+                owner.TouchInstance(info, fact.Version, fact.TimeMs);
+                break;
+            case GraphFactKind.Replica when fact.Other is { Length: > 0 } replica:
+                if (_nodes.TryGetValue(fact.Node, out var node) && node.Instances.TryGetValue(replica, out var stats))
+                {
+                    stats.LatencyP50Ms = fact.LatencyP50Ms;
+                    stats.ErrorRatio = fact.ErrorRatio;
+                    stats.RedBucketMs = fact.TimeMs;
+                }
+
+                break;
+        }
+    }
+
     /// <summary>True when the node is in the graph.</summary>
     public bool ContainsNode(string name) => _nodes.ContainsKey(name);
 

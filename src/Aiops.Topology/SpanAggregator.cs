@@ -79,6 +79,13 @@ public sealed class SpanAggregator
     private readonly Queue<PendingExpiry> _expiries = new();
     private readonly List<MetricPoint> _earlyClosed = [];
     private readonly LatencySketch _windowScratch;
+    private readonly bool _partials;
+    private readonly List<RedPartial> _earlyPartials = [];
+    private readonly Dictionary<long, EdgeFactSum> _edgeFacts = [];
+    private readonly Dictionary<(int Service, string Instance), InstanceFactSpan> _instanceFacts = [];
+    private readonly List<GraphFact> _versionFacts = [];
+    private readonly List<int> _touchedNodes = [];
+    private long[] _nodeSeen = [];
     private bool _started;
     private bool _advanced;
     private long _closedBefore;
@@ -87,7 +94,19 @@ public sealed class SpanAggregator
 
     /// <summary>Creates an aggregator; the options are validated and then owned by it.</summary>
     public SpanAggregator(TopologyOptions? options = null)
+        : this(options, partials: false)
     {
+    }
+
+    /// <summary>
+    /// Creates an aggregator. With <paramref name="partials"/> it is the ingest stage of a
+    /// repartitioned pipeline: a closing bucket leaves as a <see cref="RedPartial"/> (see
+    /// <see cref="AdvanceToPartials"/>) instead of as points, and the graph changes are collected as
+    /// <see cref="GraphFact"/>s (see <see cref="DrainGraphFacts"/>).
+    /// </summary>
+    public SpanAggregator(TopologyOptions? options, bool partials)
+    {
+        _partials = partials;
         _options = options ?? new TopologyOptions();
         _options.Validate();
         _width = _options.BucketWidthMs;
@@ -151,6 +170,10 @@ public sealed class SpanAggregator
             if (node.Instances.Count < _options.MaxInstancesPerService || node.Instances.ContainsKey(instance))
             {
                 node.TouchInstance(instance, span.ServiceVersion, endMs);
+                if (_partials)
+                {
+                    NoteInstance(service.Id, instance, span.ServiceVersion, endMs);
+                }
             }
             else
             {
@@ -225,6 +248,159 @@ public sealed class SpanAggregator
     public int AdvanceTo(long eventTimeMs, ICollection<MetricPoint> output)
     {
         ArgumentNullException.ThrowIfNull(output);
+        if (_partials)
+        {
+            throw new InvalidOperationException("This aggregator emits partial buckets: call AdvanceToPartials.");
+        }
+
+        return Advance(eventTimeMs, output, null);
+    }
+
+    /// <summary>
+    /// The ingest stage's <see cref="AdvanceTo(long, ICollection{MetricPoint})"/>: the buckets that
+    /// close leave as this partition's <see cref="RedPartial"/>s (only buckets that had requests;
+    /// the per-service stage emits the zero-traffic points), in the same event-time order.
+    /// </summary>
+    public int AdvanceToPartials(long eventTimeMs, ICollection<RedPartial> partials)
+    {
+        ArgumentNullException.ThrowIfNull(partials);
+        if (!_partials)
+        {
+            throw new InvalidOperationException("This aggregator emits points: call AdvanceTo.");
+        }
+
+        int before = partials.Count;
+        foreach (var partial in _earlyPartials)
+        {
+            partials.Add(partial);
+        }
+
+        _earlyPartials.Clear();
+        Advance(eventTimeMs, [], partials);
+        return partials.Count - before;
+    }
+
+    /// <summary>
+    /// Adds one partition's share of a bucket (the per-service stage of a repartitioned pipeline,
+    /// on an aggregator made without partials). A share of a bucket that already closed here is
+    /// counted in <see cref="TopologyCounters.Late"/> and dropped.
+    /// </summary>
+    /// <returns>False when the bucket had already closed.</returns>
+    public bool AddPartial(RedPartial partial)
+    {
+        ArgumentNullException.ThrowIfNull(partial);
+        long bucket = BucketOf(partial.BucketStartMs);
+        if (!_started)
+        {
+            _started = true;
+            _closedBefore = BucketOf(bucket - _closeLag);
+        }
+
+        if (bucket < _closedBefore)
+        {
+            Counters.Late++;
+            return false;
+        }
+
+        var service = ServiceOf(partial.Service, bucket);
+        string key = partial.ScopeKey ?? string.Empty;
+        RedSeries series;
+        switch (partial.Scope)
+        {
+            case RedPartialScope.Operation:
+                if (!service.Operations.TryGetValue(key, out var op))
+                {
+                    op = NewSeries(RedScope.Operation, service, key, RedMetrics.OperationLabel + "=" + key, service.Name);
+                    service.Operations.Add(key, op);
+                }
+
+                series = op;
+                break;
+            case RedPartialScope.Instance:
+                if (!service.Instances.TryGetValue(key, out var inst))
+                {
+                    inst = NewSeries(RedScope.Instance, service, key, RedMetrics.InstanceLabel + "=" + key, service.Name);
+                    service.Instances.Add(key, inst);
+                }
+
+                service.Node.TouchInstance(key, null, bucket);
+                series = inst;
+                break;
+            case RedPartialScope.Edge:
+                var callee = ServiceOf(key, bucket);
+                long edgeKey = ((long)service.Id << 32) | (uint)callee.Id;
+                if (!_edges.TryGetValue(edgeKey, out var edgeSeries))
+                {
+                    edgeSeries = NewSeries(RedScope.Edge, service, key, RedMetrics.CalleeLabel + "=" + key, key, edgeKey);
+                    _edges.Add(edgeKey, edgeSeries);
+                }
+
+                if (edgeSeries.Edge is null || edgeSeries.Edge.Removed)
+                {
+                    edgeSeries.Edge = Graph.AddEdge(service.Name, key, bucket);
+                }
+
+                series = edgeSeries;
+                break;
+            default:
+                series = service.Inbound ??= NewSeries(RedScope.Service, service, null, string.Empty, service.Name);
+                break;
+        }
+
+        var slot = series.SlotFor(bucket);
+        if (slot.Start != bucket && slot.Start != RedBucket.Empty)
+        {
+            series.Close(slot, _earlyClosed, _windowScratch);
+        }
+
+        series.AddPartial(slot, partial);
+        return true;
+    }
+
+    /// <summary>
+    /// Moves the graph changes collected since the last call (ingest stage only) to
+    /// <paramref name="output"/>: one fact per touched node, edge and instance version.
+    /// </summary>
+    public void DrainGraphFacts(ICollection<GraphFact> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        foreach (int id in _touchedNodes)
+        {
+            output.Add(new GraphFact { Kind = GraphFactKind.Node, Node = _services[id].Name, TimeMs = _nodeSeen[id] });
+            _nodeSeen[id] = long.MinValue;
+        }
+
+        _touchedNodes.Clear();
+        foreach (var (key, sum) in _edgeFacts)
+        {
+            output.Add(new GraphFact
+            {
+                Kind = GraphFactKind.Edge,
+                Node = _services[(int)(key >> 32)].Name,
+                Other = _services[(int)(uint)key].Name,
+                TimeMs = sum.SeenMs,
+                Calls = sum.Calls,
+                Errors = sum.Errors,
+            });
+        }
+
+        _edgeFacts.Clear();
+        foreach (var fact in _versionFacts)
+        {
+            output.Add(fact);
+        }
+
+        _versionFacts.Clear();
+        foreach (var (key, span) in _instanceFacts)
+        {
+            output.Add(InstanceFact(key, span));
+        }
+
+        _instanceFacts.Clear();
+    }
+
+    private int Advance(long eventTimeMs, ICollection<MetricPoint> output, ICollection<RedPartial>? partials)
+    {
         int before = output.Count;
         if (!_advanced || eventTimeMs > _watermark)
         {
@@ -247,7 +423,7 @@ public sealed class SpanAggregator
         long newClosedBefore = BucketOf(_watermark - _closeLag - _width) + _width;
         if (newClosedBefore > _closedBefore)
         {
-            CloseBuckets(_closedBefore, newClosedBefore, output);
+            CloseBuckets(_closedBefore, newClosedBefore, output, partials);
             _closedBefore = newClosedBefore;
         }
 
@@ -302,6 +478,11 @@ public sealed class SpanAggregator
 
     private void Touch(ServiceState state, long seenMs)
     {
+        if (_partials)
+        {
+            NoteNode(state.Id, seenMs);
+        }
+
         var node = state.Node;
         if (node.Removed)
         {
@@ -405,6 +586,14 @@ public sealed class SpanAggregator
             edge.TotalErrors++;
         }
 
+        if (_partials)
+        {
+            ref var sum = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_edgeFacts, key, out _);
+            sum.Calls++;
+            sum.Errors += error ? 1 : 0;
+            sum.SeenMs = Math.Max(sum.SeenMs, seenMs);
+        }
+
         Touch(_services[callerId], seenMs);
         Touch(_services[calleeId], seenMs);
         if (bucket < _closedBefore)
@@ -426,7 +615,15 @@ public sealed class SpanAggregator
         {
             // The ring is full (event time ran ahead of AdvanceTo): close the older bucket now
             // and hand its points out on the next AdvanceTo rather than lose them.
-            series.Close(slot, _earlyClosed, _windowScratch);
+            if (_partials)
+            {
+                _earlyPartials.Add(series.ToPartial(slot));
+                series.Release(slot);
+            }
+            else
+            {
+                series.Close(slot, _earlyClosed, _windowScratch);
+            }
         }
 
         series.Add(slot, bucket, durationMs, sketchKey, error, traceId);
@@ -550,7 +747,7 @@ public sealed class SpanAggregator
         }
     }
 
-    private void CloseBuckets(long from, long to, ICollection<MetricPoint> output)
+    private void CloseBuckets(long from, long to, ICollection<MetricPoint> output, ICollection<RedPartial>? partials = null)
     {
         long idle = _options.IdleTimeoutMs;
         int write = 0;
@@ -570,9 +767,17 @@ public sealed class SpanAggregator
                     var slot = series.SlotFor(b);
                     if (slot.Start == b)
                     {
-                        series.Close(slot, output, _windowScratch);
+                        if (partials is not null)
+                        {
+                            partials.Add(series.ToPartial(slot));
+                            series.Release(slot);
+                        }
+                        else
+                        {
+                            series.Close(slot, output, _windowScratch);
+                        }
                     }
-                    else
+                    else if (partials is null)
                     {
                         series.EmitEmpty(b, output);
                     }
@@ -617,6 +822,65 @@ public sealed class SpanAggregator
                 break;
         }
     }
+
+    private void NoteNode(int id, long seenMs)
+    {
+        if (id >= _nodeSeen.Length)
+        {
+            int old = _nodeSeen.Length;
+            Array.Resize(ref _nodeSeen, Math.Max(16, Math.Max(id + 1, old * 2)));
+            Array.Fill(_nodeSeen, long.MinValue, old, _nodeSeen.Length - old);
+        }
+
+        if (_nodeSeen[id] == long.MinValue)
+        {
+            _touchedNodes.Add(id);
+            _nodeSeen[id] = seenMs;
+        }
+        else if (seenMs > _nodeSeen[id])
+        {
+            _nodeSeen[id] = seenMs;
+        }
+    }
+
+    private void NoteInstance(int serviceId, string instance, string? version, long seenMs)
+    {
+        ref var span = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_instanceFacts, (serviceId, instance), out bool exists);
+        if (exists && version is not null && span.Version is not null && !string.Equals(version, span.Version, StringComparison.Ordinal))
+        {
+            // A new version within one tick: the old one's span goes out first, so the graph
+            // downstream sees the change in the order it happened.
+            _versionFacts.Add(InstanceFact((serviceId, instance), span));
+            exists = false;
+        }
+
+        if (!exists)
+        {
+            span = new InstanceFactSpan(version, seenMs, seenMs);
+            return;
+        }
+
+        span = new InstanceFactSpan(span.Version ?? version, Math.Min(span.FirstMs, seenMs), Math.Max(span.LastMs, seenMs));
+    }
+
+    private GraphFact InstanceFact((int Service, string Instance) key, in InstanceFactSpan span) => new()
+    {
+        Kind = GraphFactKind.Instance,
+        Node = _services[key.Service].Name,
+        Other = key.Instance,
+        Version = span.Version,
+        FirstMs = span.FirstMs,
+        TimeMs = span.LastMs,
+    };
+
+    private struct EdgeFactSum
+    {
+        public long Calls;
+        public long Errors;
+        public long SeenMs;
+    }
+
+    private readonly record struct InstanceFactSpan(string? Version, long FirstMs, long LastMs);
 
     private readonly record struct SpanKey(UInt128 TraceId, ulong SpanId);
 

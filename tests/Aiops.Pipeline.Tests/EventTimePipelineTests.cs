@@ -20,7 +20,7 @@ public sealed class EventTimePipelineTests
         Faults = [new FaultSpec("f1", FaultKind.SlowDatabase, ShopSimulator.DatabaseNode, Start + (3 * Hour), Start + (3 * Hour) + (30 * 60_000))],
     };
 
-    private static (List<IncidentEvent> Events, EventTimePipeline Pipeline) Run(ScenarioOptions scenario)
+    internal static (List<IncidentEvent> Events, EventTimePipeline Pipeline) Run(ScenarioOptions scenario)
     {
         var pipeline = new EventTimePipeline();
         var events = new List<IncidentEvent>();

@@ -13,20 +13,24 @@ public sealed class EndToEndTests : IClassFixture<BrokerFixture>
 
     public EndToEndTests(BrokerFixture fixture) => _fixture = fixture;
 
+    /// <summary>
+    /// The demo's default scenario (seed 7, CPU saturation, 120 simulated minutes): 85 minutes of
+    /// warm-up, a 20-minute fault, 15 minutes of recovery. The suite picks the target from the seed.
+    /// </summary>
+    internal static ScenarioOptions DemoScenario() => FaultSuite.Standard(7, FaultKinds.All.Count, new SuiteOptions
+    {
+        WarmUpMs = 85 * 60_000L,
+        FaultMs = DemoSettings.FaultMinutes * 60_000L,
+        RecoveryMs = DemoSettings.RecoveryMinutes * 60_000L,
+    }).First(static c => c.Kind == FaultKind.CpuSaturation).Scenario;
+
     [Fact]
     public async Task APlantedFaultComesOutAsExactlyOneIncidentWithTheRightRootCauseFirst()
     {
         var topics = new TestTopics(_fixture.Broker);
         await topics.CreateAsync();
 
-        // The demo's default scenario (seed 7, CPU saturation, 120 simulated minutes): 85 minutes of
-        // warm-up, a 20-minute fault, 15 minutes of recovery. The suite picks the target from the seed.
-        var scenario = FaultSuite.Standard(7, FaultKinds.All.Count, new SuiteOptions
-        {
-            WarmUpMs = 85 * 60_000L,
-            FaultMs = DemoSettings.FaultMinutes * 60_000L,
-            RecoveryMs = DemoSettings.RecoveryMinutes * 60_000L,
-        }).First(static c => c.Kind == FaultKind.CpuSaturation).Scenario;
+        var scenario = DemoScenario();
         var simulator = new ShopSimulator(scenario);
         var fault = Assert.Single(simulator.GroundTruth.Faults);
 

@@ -19,6 +19,14 @@ internal static class CoreServices
         GenAi.GenAiServices.AddProcessor(services);
         services.AddSingleton<ITelemetryDecoder, IngestionDecoder>();
 
+        // Repartition:Enabled: the settings of every stage the router creates.
+        services.AddSingleton<Func<PipelineOptions>>(static sp =>
+        {
+            var limits = sp.GetRequiredService<IOptions<LimitsOptions>>().Value;
+            var slo = sp.GetRequiredService<IOptions<SloOptions>>().Value;
+            return () => PipelineOptionsFor(limits, slo);
+        });
+
         // Checkpoint:Scope=Partition: a fresh pipeline (with its own GenAI feed) per assigned partition.
         services.AddSingleton<Func<ITelemetryProcessor>>(static sp =>
         {

@@ -58,6 +58,9 @@ internal sealed class StreamWorker : BackgroundService
     private readonly ILogger<StreamWorker> _logger;
     private readonly OutboundRedaction _redaction;
     private readonly InternalTopics _internalTopics;
+    private readonly RepartitionOptions _repartitionOptions;
+    private readonly IServiceProvider _services;
+    private Repartition.RepartitionRouter? _repartition;
     private readonly Dictionary<TopicPartition, TopicPartitionOffset> _pending = [];
     private readonly Dictionary<TopicPartition, long> _processed = [];
     private readonly List<IncidentMessage> _incidents = [];
@@ -86,8 +89,12 @@ internal sealed class StreamWorker : BackgroundService
         IHostApplicationLifetime lifetime,
         ILogger<StreamWorker> logger,
         OutboundRedaction redaction,
-        InternalTopics internalTopics)
+        InternalTopics internalTopics,
+        IOptions<RepartitionOptions> repartition,
+        IServiceProvider services)
     {
+        _repartitionOptions = repartition.Value;
+        _services = services;
         _redaction = redaction;
         _internalTopics = internalTopics;
         _clients = clients;
@@ -147,7 +154,8 @@ internal sealed class StreamWorker : BackgroundService
 
         // Missing internal topics are created; one with another layout ends here, through the fatal path.
         _internalTopics.Ensure();
-        if (!_perPartition)
+        _repartition = _repartitionOptions.Enabled ? Repartition.RepartitionWiring.CreateRouter(_clients, _repartitionOptions, _options, _services) : null;
+        if (!_perPartition && _repartition is null)
         {
             Restore();
         }
@@ -163,7 +171,11 @@ internal sealed class StreamWorker : BackgroundService
             .SetPartitionsAssignedHandler((_, partitions) =>
             {
                 Log.PartitionsAssigned(_logger, string.Join(", ", partitions));
-                if (_perPartition)
+                if (_repartition is not null)
+                {
+                    _repartition.Assign(partitions);
+                }
+                else if (_perPartition)
                 {
                     AssignPartitionStates(partitions);
                 }
@@ -200,6 +212,7 @@ internal sealed class StreamWorker : BackgroundService
                 // The revoked partitions' states are saved (and their incidents acknowledged)
                 // before their offsets are committed, and only then handed over.
                 CloseBatch(forceCheckpoint: true);
+                _repartition?.Revoke(partitions.Select(static p => p.TopicPartition));
                 foreach (var p in partitions)
                 {
                     _pending.Remove(p.TopicPartition);
@@ -214,6 +227,7 @@ internal sealed class StreamWorker : BackgroundService
             {
                 // Lost partitions may already belong to another member: committing them would fail,
                 // and their records will be re-read there. Forget what was pending for them.
+                _repartition?.Revoke(partitions.Select(static p => p.TopicPartition));
                 foreach (var p in partitions)
                 {
                     _pending.Remove(p.TopicPartition);
@@ -226,10 +240,12 @@ internal sealed class StreamWorker : BackgroundService
             })
             .Build();
         _consumer = consumer;
-        consumer.Subscribe([_options.MetricsTopic, _options.SpansTopic]);
+        consumer.Subscribe(_repartition is null ? [_options.MetricsTopic, _options.SpansTopic] : [_options.MetricsTopic, _options.SpansTopic, .. _repartition.InternalTopics]);
         _health.ReportRunning();
         _sinceCommit.Start();
 
+        // The aligner orders input records only: with Repartition:Enabled the subscription holds the
+        // internal topics too and the stages order by their watermarks instead.
         _aligner = EventTimeAligner.AppliesTo(_options, consumer.Subscription) ? new EventTimeAligner(_options, new ConsumerPartitionFlow(consumer), TimeProvider.System) : null;
         var poll = TimeSpan.FromMilliseconds(_options.PollTimeoutMs);
 
@@ -270,7 +286,7 @@ internal sealed class StreamWorker : BackgroundService
                 }
             }
 
-            if (_batchRecords >= _options.MaxBatchRecords || ((_batchRecords > 0 || _pending.Count > 0) && _sinceCommit.ElapsedMilliseconds >= _options.CommitIntervalMs))
+            if (_batchRecords >= _options.MaxBatchRecords || ((_batchRecords > 0 || _pending.Count > 0 || _repartition is not null) && _sinceCommit.ElapsedMilliseconds >= _options.CommitIntervalMs))
             {
                 CloseBatch(forceCheckpoint: false, fromLoop: true);
             }
@@ -381,6 +397,17 @@ internal sealed class StreamWorker : BackgroundService
 
     private void HandleRecord(ConsumeResult<byte[]?, byte[]?> result)
     {
+        if (_repartition is not null && Repartition.RepartitionWiring.Handle(_repartition, result, _handler, _options) is { } failure)
+        {
+            DeadLetter(result, failure.ErrorKind ?? "unknown", failure.Reason ?? "unknown", failure.Partial);
+            return;
+        }
+
+        if (_repartition is not null)
+        {
+            return;
+        }
+
         var isSpans = string.Equals(result.Topic, _options.SpansTopic, StringComparison.Ordinal);
         var signal = isSpans ? SignalKind.Spans : SignalKind.Metrics;
         var encoding = isSpans ? _options.SpansEncoding : _options.MetricsEncoding;
@@ -473,6 +500,7 @@ internal sealed class StreamWorker : BackgroundService
             return;
         }
 
+        _repartition?.CloseBatch(p => Repartition.RepartitionWiring.CaughtUp(consumer, p, _processed), (p, message) => Produce(p, message));
         State.DrainIncidents(_incidents);
         var produced = 0;
         foreach (var drained in _incidents)
@@ -515,7 +543,7 @@ internal sealed class StreamWorker : BackgroundService
             throw new SimulatedCrashException();
         }
 
-        if (_perPartition)
+        if (_perPartition && _repartition is null)
         {
             if (!SavePartitionStates(producer, forceCheckpoint))
             {
@@ -523,7 +551,7 @@ internal sealed class StreamWorker : BackgroundService
                 return;
             }
         }
-        else if ((_pending.Count > 0 || forceCheckpoint) && _checkpointer.IsDue(forceCheckpoint && _batchRecords > 0))
+        else if (_repartition is null && (_pending.Count > 0 || forceCheckpoint) && _checkpointer.IsDue(forceCheckpoint && _batchRecords > 0))
         {
             var positions = new CheckpointPositions();
             foreach (var (partition, next) in _processed)
@@ -558,7 +586,7 @@ internal sealed class StreamWorker : BackgroundService
     }
 
     /// <summary>The state the loop feeds: the process's processor, or every partition's own.</summary>
-    private ITelemetryProcessor State => _perPartition ? _partitions : _processor;
+    private ITelemetryProcessor State => _repartition ?? (_perPartition ? _partitions : _processor);
 
     private bool SavePartitionStates(IProducer<byte[]?, byte[]?> producer, bool force)
     {
@@ -658,7 +686,9 @@ internal sealed class StreamWorker : BackgroundService
         return lag;
     }
 
-    private void Produce(string topic, Message<byte[]?, byte[]?> message)
+    private void Produce(string topic, Message<byte[]?, byte[]?> message) => Produce(new TopicPartition(topic, Partition.Any), message);
+
+    private void Produce(TopicPartition topic, Message<byte[]?, byte[]?> message)
     {
         var producer = _producer!;
         while (true)

@@ -1,0 +1,336 @@
+using Aiops.Core;
+using Aiops.Topology;
+using TopologyEvent = Aiops.Topology.IncidentEvent;
+using TopologyEventKind = Aiops.Topology.IncidentEventKind;
+
+namespace Aiops.Pipeline.Repartition;
+
+/// <summary>
+/// Stage C of the repartitioned pipeline, one for the whole group (the verdicts topic has one
+/// partition, so it sees every service): builds the service graph from the graph facts, feeds the
+/// verdicts to the <see cref="IncidentCorrelator"/> (grouping, RCA ranking, remediation hints) and
+/// maps its events to <see cref="IncidentEvent"/>s with the ids of the single-process pipeline.
+/// </summary>
+/// <remarks>
+/// Records are held until the minimum of the sources' watermarks passes their event time, then
+/// taken one <see cref="PipelineOptions.AdvanceIntervalMs"/> grid point at a time: graph facts,
+/// then verdicts and sustains, each sorted by a key of their content (event time, series,
+/// detector), then the correlator's clock moves to the grid point. So the incidents depend on the
+/// records, not on which source delivered first or how many sources there were.
+/// </remarks>
+public sealed class CorrelationStage : IStageSink
+{
+    private readonly PipelineOptions _options;
+    private readonly ServiceGraph _graph = new();
+    private readonly IncidentCorrelator _correlator;
+    private readonly SourceWatermarks _marks;
+    private readonly List<StageRecord> _held = [];
+    private readonly List<StageRecord> _due = [];
+    private readonly List<IncidentEvent> _pending = [];
+    private readonly Dictionary<(SeriesKey Series, DetectorKind Detector), Anomaly> _latestVerdicts = [];
+    private IReadOnlyList<string> _currentExemplars = [];
+    private long _watermarkMs = long.MinValue;
+    private long _gridMs = long.MinValue;
+    private long _lastAgeOutMs = long.MinValue;
+    private long _incidents;
+
+    /// <summary>Creates the stage, waiting for watermarks from <paramref name="sources"/> per-service stages.</summary>
+    public CorrelationStage(PipelineOptions options, int sources)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sources, 1);
+        _options = options;
+        _marks = new SourceWatermarks(sources);
+        _correlator = new IncidentCorrelator(_graph, options.Correlator, (_, _) => _currentExemplars);
+    }
+
+    /// <summary>The service graph built from the facts of every partition.</summary>
+    public ServiceGraph Graph => _graph;
+
+    /// <summary>Incidents opened.</summary>
+    public long Incidents => _incidents;
+
+    /// <summary>The grid point the correlator's clock stands at (Unix ms).</summary>
+    public long WatermarkMs => _gridMs;
+
+    /// <summary>Records held until their sources' watermarks pass them.</summary>
+    public int HeldRecords => _held.Count;
+
+    /// <summary>Takes a record of a per-service stage.</summary>
+    public void Write(StageRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (record is WatermarkRecord mark)
+        {
+            OnWatermark(mark.Source, mark.TimeMs);
+            return;
+        }
+
+        _held.Add(record);
+    }
+
+    /// <summary>Returns the incident events produced since the last call, oldest first.</summary>
+    public IReadOnlyList<IncidentEvent> TakeEvents()
+    {
+        if (_pending.Count == 0)
+        {
+            return [];
+        }
+
+        var events = _pending.ToArray();
+        _pending.Clear();
+        return events;
+    }
+
+    /// <summary>Restores the clock of a checkpoint (incidents opened so far); the open incidents are rebuilt by redelivery.</summary>
+    public void Restore(long incidents) => _incidents = incidents;
+
+    private void OnWatermark(int source, long timeMs)
+    {
+        long min = _marks.Update(source, timeMs);
+        if (min != long.MinValue && min > _watermarkMs)
+        {
+            _watermarkMs = min;
+            Advance();
+        }
+    }
+
+    private void Advance()
+    {
+        long interval = _options.AdvanceIntervalMs;
+        long last = FloorToGrid(_watermarkMs, interval);
+        if (last <= _gridMs)
+        {
+            return;
+        }
+
+        _due.Clear();
+        int keep = 0;
+        for (int i = 0; i < _held.Count; i++)
+        {
+            var record = _held[i];
+            if (record.TimeMs <= last)
+            {
+                _due.Add(record);
+            }
+            else
+            {
+                _held[keep++] = record;
+            }
+        }
+
+        _held.RemoveRange(keep, _held.Count - keep);
+        _due.Sort(static (a, b) => Compare(a, b));
+        long first = _gridMs == long.MinValue
+            ? (_due.Count > 0 ? CeilToGrid(_due[0].TimeMs, interval) : last)
+            : _gridMs + interval;
+        int next = 0;
+        for (long g = first; g <= last; g += interval)
+        {
+            while (next < _due.Count && _due[next].TimeMs <= g)
+            {
+                Apply(_due[next++]);
+            }
+
+            if (_lastAgeOutMs == long.MinValue || g - _lastAgeOutMs >= _options.BucketMs)
+            {
+                _lastAgeOutMs = g;
+                _graph.RemoveIdle(g - _options.Topology.IdleTimeoutMs);
+            }
+
+            Collect(_correlator.AdvanceTo(g));
+            _gridMs = g;
+        }
+
+        while (next < _due.Count)
+        {
+            // Only records older than the first grid point (the stage's first advance) are left.
+            Apply(_due[next++]);
+        }
+    }
+
+    private void Apply(StageRecord record)
+    {
+        switch (record)
+        {
+            case GraphFactRecord fact:
+                _graph.Apply(fact.Fact);
+                break;
+            case VerdictRecord verdict:
+                _latestVerdicts[(verdict.Anomaly.Series, verdict.Anomaly.Detector)] = verdict.Anomaly;
+                _currentExemplars = verdict.Exemplars;
+                _correlator.Observe(verdict.Anomaly);
+                _currentExemplars = [];
+                break;
+            case SustainRecord sustain:
+                _correlator.Sustain(sustain.Series, sustain.PointMs);
+                break;
+        }
+    }
+
+    private void Collect(IReadOnlyList<TopologyEvent> events)
+    {
+        foreach (var e in events)
+        {
+            if (e.Kind == TopologyEventKind.Open)
+            {
+                _incidents++;
+            }
+
+            _pending.Add(Map(e));
+            if (e.Kind == TopologyEventKind.Resolve)
+            {
+                Forget(e.Incident);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The order records of one grid point are taken in: by grid point, graph facts before replica
+    /// statistics before verdicts and sustains, then event time, then content (series, detector,
+    /// node names): nothing that depends on arrival.
+    /// </summary>
+    private static int Compare(StageRecord a, StageRecord b)
+    {
+        int c = a.TimeMs.CompareTo(b.TimeMs);
+        if (c != 0)
+        {
+            return c;
+        }
+
+        c = Rank(a).CompareTo(Rank(b));
+        if (c != 0)
+        {
+            return c;
+        }
+
+        return (a, b) switch
+        {
+            (GraphFactRecord x, GraphFactRecord y) => CompareFacts(x.Fact, y.Fact),
+            (VerdictRecord x, VerdictRecord y) => CompareVerdicts(x.Anomaly, y.Anomaly),
+            (SustainRecord x, SustainRecord y) => CompareSeries(x.Series, y.Series) is var s && s != 0 ? s : x.PointMs.CompareTo(y.PointMs),
+            _ => 0,
+        };
+    }
+
+    private static int Rank(StageRecord record) => record switch
+    {
+        GraphFactRecord { Fact.Kind: GraphFactKind.Replica } => 1,
+        GraphFactRecord => 0,
+        VerdictRecord => 2,
+        _ => 3,
+    };
+
+    private static int CompareFacts(GraphFact a, GraphFact b)
+    {
+        int c = a.Kind.CompareTo(b.Kind);
+        c = c != 0 ? c : string.CompareOrdinal(a.Node, b.Node);
+        c = c != 0 ? c : string.CompareOrdinal(a.Other, b.Other);
+        c = c != 0 ? c : a.FirstMs.CompareTo(b.FirstMs);
+        return c != 0 ? c : string.CompareOrdinal(a.Version, b.Version);
+    }
+
+    private static int CompareVerdicts(Anomaly a, Anomaly b)
+    {
+        int c = a.TimestampMs.CompareTo(b.TimestampMs);
+        c = c != 0 ? c : CompareSeries(a.Series, b.Series);
+        return c != 0 ? c : a.Detector.CompareTo(b.Detector);
+    }
+
+    private static int CompareSeries(SeriesKey a, SeriesKey b)
+    {
+        int c = string.CompareOrdinal(a.Service, b.Service);
+        c = c != 0 ? c : string.CompareOrdinal(a.Metric, b.Metric);
+        return c != 0 ? c : string.CompareOrdinal(a.Labels, b.Labels);
+    }
+
+    private static long FloorToGrid(long ms, long interval) => ms - (((ms % interval) + interval) % interval);
+
+    private static long CeilToGrid(long ms, long interval)
+    {
+        long floor = FloorToGrid(ms, interval);
+        return floor == ms ? ms : floor + interval;
+    }
+
+    private void Forget(Incident incident)
+    {
+        foreach (var signal in incident.Signals)
+        {
+            _latestVerdicts.Remove((new SeriesKey(signal.Service, signal.Metric, signal.Labels), signal.Detector));
+        }
+    }
+
+    private IncidentEvent Map(TopologyEvent e)
+    {
+        var incident = e.Incident;
+        var causes = new RankedCause[incident.RootCauses.Count];
+        for (var i = 0; i < causes.Length; i++)
+        {
+            var c = incident.RootCauses[i];
+            causes[i] = new RankedCause
+            {
+                Node = c.Node,
+                Rank = c.Rank,
+                Score = c.Score,
+                OnsetMs = c.SinceMs,
+                Evidence = ToAnomalies(c.Signals),
+                Path = c.Path,
+                ExemplarTraceIds = c.ExemplarTraceIds,
+                Hint = string.IsNullOrEmpty(c.RemediationHint) ? null : c.RemediationHint,
+            };
+        }
+
+        return new IncidentEvent
+        {
+            Kind = e.Kind switch
+            {
+                TopologyEventKind.Open => IncidentEventKind.Open,
+                TopologyEventKind.Resolve => IncidentEventKind.Resolve,
+                _ => IncidentEventKind.Update,
+            },
+            IncidentId = incident.Id,
+            TimestampMs = e.TimestampMs,
+            OpenedAtMs = incident.FirstEvidenceMs,
+            ResolvedAtMs = incident.ResolvedMs,
+            Summary = string.IsNullOrEmpty(incident.Title) ? incident.Symptom : incident.Title,
+            AffectedNodes = incident.Nodes,
+            RootCauses = causes,
+            Anomalies = ToAnomalies(incident.Signals),
+        };
+    }
+
+    /// <summary>
+    /// The verdicts behind an incident's signals: the latest full <see cref="Anomaly"/> (band,
+    /// p-value) the detectors raised for each series and detector, or one rebuilt from the signal.
+    /// </summary>
+    private Anomaly[] ToAnomalies(IReadOnlyList<IncidentSignal> signals)
+    {
+        var result = new Anomaly[signals.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            var s = signals[i];
+            var series = new SeriesKey(s.Service, s.Metric, s.Labels);
+            result[i] = _latestVerdicts.TryGetValue((series, s.Detector), out var anomaly)
+                ? anomaly with { SinceMs = Math.Min(anomaly.SinceMs, s.SinceMs), ExemplarTraceIds = s.ExemplarTraceIds.Count > 0 ? s.ExemplarTraceIds : anomaly.ExemplarTraceIds }
+                : new Anomaly
+                {
+                    Series = series,
+                    Kind = s.Kind,
+                    Detector = s.Detector,
+                    TimestampMs = s.LastSeenMs,
+                    SinceMs = s.SinceMs,
+                    Observed = s.Observed,
+                    Expected = s.Expected,
+                    Lower = double.NaN,
+                    Upper = double.NaN,
+                    PValue = double.NaN,
+                    Score = s.Score,
+                    Direction = s.Direction,
+                    Detail = s.Detail,
+                    ExemplarTraceIds = s.ExemplarTraceIds,
+                };
+        }
+
+        return result;
+    }
+}

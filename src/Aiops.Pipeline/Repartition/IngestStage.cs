@@ -1,0 +1,185 @@
+using Aiops.Core;
+using Aiops.Topology;
+
+namespace Aiops.Pipeline.Repartition;
+
+/// <summary>
+/// Stage A of the repartitioned pipeline, one per input partition: pairs client and server spans
+/// (spans are keyed by trace id, so a trace's spans are all here), folds them into this
+/// partition's share of every RED bucket (<see cref="RedPartial"/>, sent when the bucket closes
+/// here), collects the graph facts, and scores the resource metric points (keyed by resource, so a
+/// series lives in one partition) with its <see cref="DetectionStage"/>. Every
+/// <see cref="PipelineOptions.AdvanceIntervalMs"/> of event time it writes the closed partials, the
+/// graph facts and a watermark.
+/// </summary>
+/// <remarks>
+/// Hot path: <see cref="AddSpan"/> is the aggregator's <see cref="SpanAggregator.Observe"/> plus
+/// the graph-fact bookkeeping (an array slot per node, a struct per edge and instance in
+/// dictionaries cleared per tick): no allocation per span in steady state. SLO burn rates are
+/// computed here from the partition's spans (an SLO sees its partition's share when spans are
+/// split; open).
+/// </remarks>
+public sealed class IngestStage
+{
+    private readonly PipelineOptions _options;
+    private readonly SpanAggregator _aggregator;
+    private readonly SloMonitor? _slo;
+    private readonly DetectionStage _detection;
+    private readonly IStageSink _output;
+    private readonly int _source;
+    private readonly List<RedPartial> _partials = new(256);
+    private readonly List<GraphFact> _facts = new(64);
+    private readonly List<Anomaly> _sloAlerts = [];
+    private readonly MetricExemplarStore _metricExemplars = new();
+    private long _spans;
+    private long _rejected;
+    private long _watermarkMs = long.MinValue;
+    private long _nextTickMs = long.MinValue;
+
+    /// <summary>
+    /// Creates the stage of input partition <paramref name="source"/>; resource points are scored
+    /// by <paramref name="detection"/>, whose verdicts must reach the same <paramref name="output"/>
+    /// before this stage's watermarks.
+    /// </summary>
+    public IngestStage(PipelineOptions options, int source, DetectionStage detection, IStageSink output)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _source = source;
+        _detection = detection ?? throw new ArgumentNullException(nameof(detection));
+        _output = output ?? throw new ArgumentNullException(nameof(output));
+        _aggregator = new SpanAggregator(options.StageTopology(), partials: true);
+
+        // Resource verdicts are made here, so their metric exemplars are kept here; RED verdicts
+        // (a per-service stage's lookup, already set when the stages share one detection stage) come after.
+        var fallback = detection.Exemplars;
+        detection.Exemplars = fallback is null ? _metricExemplars.TraceIdsNear : _metricExemplars.OrElse(fallback);
+        if (options.Slo.Objectives.Count > 0)
+        {
+            options.Slo.BucketWidthMs = options.BucketMs;
+            options.Slo.AllowedLatenessMs = options.AllowedLatenessMs;
+            _slo = new SloMonitor(options.Slo);
+        }
+    }
+
+    /// <summary>This stage's source id.</summary>
+    public int Source => _source;
+
+    /// <summary>Largest event time seen (Unix ms); <see cref="long.MinValue"/> before the first record.</summary>
+    public long WatermarkMs => _watermarkMs;
+
+    /// <summary>What the span aggregation did with this partition's spans.</summary>
+    public TopologyCounters TopologyCounters => _aggregator.Counters;
+
+    /// <summary>Spans taken.</summary>
+    public long Spans => _spans;
+
+    /// <summary>Records rejected as bad input here (including spans too far in the future).</summary>
+    public long Rejected => _rejected + _aggregator.Counters.Future;
+
+    /// <summary>Takes one span; a malformed one is counted and dropped (see <see cref="EventTimePipeline.AddSpan"/>).</summary>
+    public bool AddSpan(in SpanRecord span)
+    {
+        if (string.IsNullOrEmpty(span.Service) || span.SpanId == 0 || span.TraceId == UInt128.Zero || span.EndUnixNanos < span.StartUnixNanos)
+        {
+            _rejected++;
+            return false;
+        }
+
+        _spans++;
+        _aggregator.Observe(span);
+        _slo?.Observe(span);
+        Advance(span.EndUnixNanos / 1_000_000);
+        return true;
+    }
+
+    /// <summary>Scores one resource point; a NaN/Inf value or empty name is counted and dropped.</summary>
+    public bool AddMetric(in MetricPoint point)
+    {
+        if (!double.IsFinite(point.Value) || string.IsNullOrEmpty(point.Series.Service) || string.IsNullOrEmpty(point.Series.Metric))
+        {
+            _rejected++;
+            return false;
+        }
+
+        _detection.Detect(point, point.TimestampMs);
+        Advance(point.TimestampMs);
+        return true;
+    }
+
+    /// <summary>
+    /// Keeps an exemplar of a resource metric (an OTLP data point's sampled trace) so a verdict on
+    /// <paramref name="series"/> near <paramref name="timestampMs"/> carries its trace id (see
+    /// <see cref="EventTimePipeline.AddExemplar"/>).
+    /// </summary>
+    public void AddExemplar(SeriesKey series, long timestampMs, UInt128 traceId) => _metricExemplars.Add(series, timestampMs, traceId);
+
+    /// <summary>Moves the watermark without a record (an idle partition) and writes what is due.</summary>
+    public void AdvanceTo(long eventTimeMs)
+    {
+        if (eventTimeMs > _watermarkMs)
+        {
+            _watermarkMs = eventTimeMs;
+        }
+
+        if (_watermarkMs != long.MinValue)
+        {
+            Tick();
+        }
+    }
+
+    /// <summary>Restores the watermark and counters of a checkpoint.</summary>
+    public void Restore(long watermarkMs, long spans, long rejected)
+    {
+        _watermarkMs = watermarkMs;
+        _spans = spans;
+        _rejected = rejected;
+        _nextTickMs = long.MinValue;
+    }
+
+    private void Advance(long eventTimeMs)
+    {
+        if (eventTimeMs <= _watermarkMs)
+        {
+            return;
+        }
+
+        _watermarkMs = eventTimeMs;
+        if (_watermarkMs >= _nextTickMs)
+        {
+            Tick();
+        }
+    }
+
+    private void Tick()
+    {
+        var interval = _options.AdvanceIntervalMs;
+        _nextTickMs = _watermarkMs - (((_watermarkMs % interval) + interval) % interval) + interval;
+        _partials.Clear();
+        _aggregator.AdvanceToPartials(_watermarkMs, _partials);
+        foreach (var partial in _partials)
+        {
+            _output.Write(new PartialRecord { Source = _source, TimeMs = partial.BucketStartMs, Partial = partial });
+        }
+
+        _facts.Clear();
+        _aggregator.DrainGraphFacts(_facts);
+        foreach (var fact in _facts)
+        {
+            _output.Write(new GraphFactRecord { Source = _source, TimeMs = Math.Max(fact.TimeMs, fact.FirstMs), Fact = fact });
+        }
+
+        if (_slo is not null)
+        {
+            // Burn-rate alerts are already confirmed by their two windows: no episode gate.
+            _sloAlerts.Clear();
+            _slo.AdvanceTo(_watermarkMs, _sloAlerts);
+            foreach (var alert in _sloAlerts)
+            {
+                _detection.ForwardUngated(alert, _watermarkMs);
+            }
+        }
+
+        _output.Write(new WatermarkRecord { Source = _source, TimeMs = _watermarkMs });
+    }
+}

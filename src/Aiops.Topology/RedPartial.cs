@@ -1,0 +1,78 @@
+namespace Aiops.Topology;
+
+/// <summary>What a RED series aggregates; the scope of a <see cref="RedPartial"/>.</summary>
+public enum RedPartialScope : byte
+{
+    /// <summary>The whole service (its server and consumer spans).</summary>
+    Service = 0,
+
+    /// <summary>One operation of the service.</summary>
+    Operation = 1,
+
+    /// <summary>One instance (replica) of the service.</summary>
+    Instance = 2,
+
+    /// <summary>A caller → callee edge; the service is the caller.</summary>
+    Edge = 3,
+}
+
+/// <summary>
+/// One input partition's share of one RED bucket of one series: request and error counts, the
+/// latency sketch's bins and the exemplar trace ids. Partials of the same (series, bucket) from
+/// different partitions merge exactly: counts add, sketch bins add (a DDSketch bin is a count per
+/// log-spaced key, the same key mapping everywhere, so the merged quantiles equal those of one
+/// sketch fed every span), the slowest exemplar is the maximum and the failed exemplars are the two
+/// smallest failed trace ids, which depend on the set of spans and not on their order.
+/// </summary>
+/// <remarks>Built once per series and bucket when a partition closes the bucket (one per minute at
+/// the default bucket width), never per span.</remarks>
+public sealed class RedPartial
+{
+    /// <summary>The series' service (the caller for an edge).</summary>
+    public required string Service { get; init; }
+
+    /// <summary>What the series aggregates.</summary>
+    public required RedPartialScope Scope { get; init; }
+
+    /// <summary>Operation name, instance id or callee node; null for the service scope.</summary>
+    public string? ScopeKey { get; init; }
+
+    /// <summary>Start of the bucket (Unix ms, a multiple of the bucket width).</summary>
+    public required long BucketStartMs { get; init; }
+
+    /// <summary>Requests in the bucket.</summary>
+    public long Count { get; init; }
+
+    /// <summary>Failed requests in the bucket.</summary>
+    public long Errors { get; init; }
+
+    /// <summary>Latencies at or below the sketch's minimum (counted in the zero bin).</summary>
+    public long ZeroCount { get; init; }
+
+    /// <summary>Sketch keys with a non-zero count, ascending.</summary>
+    public int[] BinKeys { get; init; } = [];
+
+    /// <summary>Counts of <see cref="BinKeys"/>, same order.</summary>
+    public int[] BinCounts { get; init; } = [];
+
+    /// <summary>Sum of the sketched latencies (ms).</summary>
+    public double Sum { get; init; }
+
+    /// <summary>Largest sketched latency (ms).</summary>
+    public double Max { get; init; }
+
+    /// <summary>Trace id of the slowest request.</summary>
+    public UInt128 SlowestTrace { get; init; }
+
+    /// <summary>Duration of the slowest request (ms); -1 when none.</summary>
+    public double SlowestMs { get; init; } = -1;
+
+    /// <summary>Smallest failed trace id.</summary>
+    public UInt128 FailedTrace0 { get; init; }
+
+    /// <summary>Second smallest failed trace id.</summary>
+    public UInt128 FailedTrace1 { get; init; }
+
+    /// <summary>How many of the failed exemplars are set (0 to 2).</summary>
+    public int FailedCount { get; init; }
+}
