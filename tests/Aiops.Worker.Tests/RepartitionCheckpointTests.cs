@@ -64,23 +64,7 @@ public sealed class RepartitionCheckpointTests : IClassFixture<BrokerFixture>
 
         // Every incident the one-process pipeline opens up to 10 simulated minutes into the fault
         // (as RepartitionWorkerTests judges) reaches both incidents topics before the workers stop.
-        var pipeline = new EventTimePipeline();
-        var expected = new List<IncidentEvent>();
-        foreach (var batch in batches)
-        {
-            foreach (var point in batch.Metrics)
-            {
-                pipeline.AddMetric(point);
-            }
-
-            foreach (var span in batch.Spans)
-            {
-                pipeline.AddSpan(span);
-            }
-
-            expected.AddRange(pipeline.TakeEvents());
-        }
-
+        var expected = RepartitionWorkerTests.OnePipelineEvents(batches);
         long judgedUntilMs = Assert.Single(new ShopSimulator(EndToEndTests.DemoScenario()).GroundTruth.Faults).StartMs + (10 * 60_000L);
         var expectedOpens = expected.Where(e => e.Kind == IncidentEventKind.Open && e.OpenedAtMs < judgedUntilMs).Select(static e => e.IncidentId).Order(StringComparer.Ordinal).ToList();
         Assert.NotEmpty(expectedOpens);

@@ -231,29 +231,33 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
             }
 
             var key = records[0].RouteKey is { } service ? System.Text.Encoding.UTF8.GetBytes(service) : null;
-            ProduceSplit(partition, key, records, produce);
+            Encode(records, MaxMessageBytes, value =>
+            {
+                produce(partition, new Message<byte[]?, byte[]?> { Key = key, Value = value });
+                BatchesProduced++;
+            });
             records.Clear();
         }
     }
 
     /// <summary>
-    /// Produces <paramref name="records"/> as one message, or, when its encoding is over
-    /// <see cref="MaxMessageBytes"/>, as the two halves (recursively), in order: a batch of a busy
-    /// partition can exceed the brokers' 1,000,000-byte default <c>message.max.bytes</c>, which fails the producer.
+    /// Encodes <paramref name="records"/> as one message value, or, when that is over
+    /// <paramref name="maxBytes"/>, as the two halves (recursively), in order: a batch of a busy
+    /// partition can exceed the brokers' 1,000,000-byte default <c>message.max.bytes</c>, which
+    /// fails the producer and stops the worker. A single record over the limit goes alone.
     /// </summary>
-    private void ProduceSplit(TopicPartition partition, byte[]? key, List<StageRecord> records, Action<TopicPartition, Message<byte[]?, byte[]?>> produce)
+    internal static void Encode(List<StageRecord> records, int maxBytes, Action<byte[]> emit)
     {
         var value = StageRecordCodec.Encode(records);
-        if (value.Length > MaxMessageBytes && records.Count > 1)
+        if (value.Length > maxBytes && records.Count > 1)
         {
             int half = records.Count / 2;
-            ProduceSplit(partition, key, records.GetRange(0, half), produce);
-            ProduceSplit(partition, key, records.GetRange(half, records.Count - half), produce);
+            Encode(records.GetRange(0, half), maxBytes, emit);
+            Encode(records.GetRange(half, records.Count - half), maxBytes, emit);
             return;
         }
 
-        produce(partition, new Message<byte[]?, byte[]?> { Key = key, Value = value });
-        BatchesProduced++;
+        emit(value);
     }
 
     public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans) =>
