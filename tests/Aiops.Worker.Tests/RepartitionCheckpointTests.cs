@@ -96,7 +96,8 @@ public sealed class RepartitionCheckpointTests : IClassFixture<BrokerFixture>
         Assert.Equal(expectedOpens, referenceWatcher.Messages.Where(m => m.Event == "open" && m.OpenedAtMs < judgedUntilMs).Select(static m => m.IncidentId).Order(StringComparer.Ordinal));
     }
 
-    private static Dictionary<string, string?> Settings(TestTopics topics, string group, string suffix, string incidents)
+    /// <summary>A repartitioned worker's settings: <paramref name="group"/>, <paramref name="incidents"/>, internal topics <c>red-</c>, <c>verdicts-</c> and <c>state-</c> + <paramref name="suffix"/> (two RED partitions).</summary>
+    internal static Dictionary<string, string?> Settings(TestTopics topics, string group, string suffix, string incidents)
     {
         var settings = topics.Settings("OtlpProtobuf");
         settings["Kafka:GroupId"] = group;

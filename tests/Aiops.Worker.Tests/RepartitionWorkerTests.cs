@@ -43,12 +43,7 @@ public sealed class RepartitionWorkerTests : IClassFixture<BrokerFixture>
         var faultIncident = Assert.Single(expected, e => e.Kind == IncidentEventKind.Open && e.OpenedAtMs >= fault.StartMs - (5 * 60_000L) && e.OpenedAtMs < judgedUntilMs);
         Assert.Equal(fault.RootCause, faultIncident.RootCauses[0].Node);
 
-        var settings = topics.Settings("OtlpProtobuf");
-        settings["Repartition:Enabled"] = "true";
-        settings["Repartition:RedTopic"] = red;
-        settings["Repartition:RedPartitions"] = RedPartitions.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings["Repartition:VerdictsTopic"] = verdicts;
-        settings["Repartition:StateTopic"] = "state-" + suffix;
+        var settings = RepartitionCheckpointTests.Settings(topics, topics.Group, suffix, topics.Incidents);
         settings["Checkpoint:Enabled"] = "false";
         using var watcher = new IncidentWatcher(_fixture.Broker.BootstrapServers, topics.Incidents);
         await using var first = await RunningWorker.StartAsync(settings, CoreServices.Register);
