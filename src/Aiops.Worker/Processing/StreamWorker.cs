@@ -603,9 +603,6 @@ internal sealed class StreamWorker : BackgroundService
     }
 
     /// <summary>The state the loop feeds: the process's processor, or every partition's own.</summary>
-    /// <summary>The repartitioned stages of this instance, or null (tests compare their baselines).</summary>
-    internal Repartition.RepartitionRouter? Router => _repartition;
-
     private ITelemetryProcessor State => _repartition ?? (_perPartition ? _partitions : _processor);
 
     private bool SavePartitionStates(IProducer<byte[]?, byte[]?> producer, bool force)

@@ -125,7 +125,7 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
         }
     }
 
-    /// <summary>The detection stage of a held input or RED partition, or null (tests compare its baselines).</summary>
+    /// <summary>The detection stage of a held input or RED partition; null for the verdicts partition or one not held.</summary>
     public DetectionStage? DetectionOf(TopicPartition partition) =>
         string.Equals(partition.Topic, _options.RedTopic, StringComparison.Ordinal)
             ? (_merge.TryGetValue(partition.Partition.Value, out var merge) ? merge.Detection : null)
