@@ -35,22 +35,7 @@ public sealed class RepartitionWorkerTests : IClassFixture<BrokerFixture>
         var batches = simulator.Batches().ToList();
 
         // The reference: one pipeline fed every record (what one instance without repartitioning computes).
-        var reference = new EventTimePipeline();
-        var expected = new List<IncidentEvent>();
-        foreach (var batch in batches)
-        {
-            foreach (var point in batch.Metrics)
-            {
-                reference.AddMetric(point);
-            }
-
-            foreach (var span in batch.Spans)
-            {
-                reference.AddSpan(span);
-            }
-
-            expected.AddRange(reference.TakeEvents());
-        }
+        var expected = OnePipelineEvents(batches);
 
         // Judged: incidents opened up to 10 simulated minutes into the fault (the data runs 25 more).
         long judgedUntilMs = fault.StartMs + (10 * 60_000L);
@@ -58,12 +43,7 @@ public sealed class RepartitionWorkerTests : IClassFixture<BrokerFixture>
         var faultIncident = Assert.Single(expected, e => e.Kind == IncidentEventKind.Open && e.OpenedAtMs >= fault.StartMs - (5 * 60_000L) && e.OpenedAtMs < judgedUntilMs);
         Assert.Equal(fault.RootCause, faultIncident.RootCauses[0].Node);
 
-        var settings = topics.Settings("OtlpProtobuf");
-        settings["Repartition:Enabled"] = "true";
-        settings["Repartition:RedTopic"] = red;
-        settings["Repartition:RedPartitions"] = RedPartitions.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings["Repartition:VerdictsTopic"] = verdicts;
-        settings["Repartition:StateTopic"] = "state-" + suffix;
+        var settings = RepartitionCheckpointTests.Settings(topics, topics.Group, suffix, topics.Incidents);
         settings["Checkpoint:Enabled"] = "false";
         using var watcher = new IncidentWatcher(_fixture.Broker.BootstrapServers, topics.Incidents);
         await using var first = await RunningWorker.StartAsync(settings, CoreServices.Register);
@@ -106,5 +86,28 @@ public sealed class RepartitionWorkerTests : IClassFixture<BrokerFixture>
         var incident = Assert.Single(opened, m => m.IncidentId == faultIncident.IncidentId);
         Assert.Equal(fault.RootCause, incident.RootCauses[0].Service);
         Assert.True(first.Metrics.Records > 0 && second.Metrics.Records > 0, "both instances consumed records");
+    }
+
+    /// <summary>The incident events of one in-process pipeline fed every record of <paramref name="batches"/> (what one instance without repartitioning computes).</summary>
+    internal static List<IncidentEvent> OnePipelineEvents(IEnumerable<SimulationBatch> batches)
+    {
+        var reference = new EventTimePipeline();
+        var events = new List<IncidentEvent>();
+        foreach (var batch in batches)
+        {
+            foreach (var point in batch.Metrics)
+            {
+                reference.AddMetric(point);
+            }
+
+            foreach (var span in batch.Spans)
+            {
+                reference.AddSpan(span);
+            }
+
+            events.AddRange(reference.TakeEvents());
+        }
+
+        return events;
     }
 }

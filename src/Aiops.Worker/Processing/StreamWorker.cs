@@ -61,6 +61,7 @@ internal sealed class StreamWorker : BackgroundService
     private readonly RepartitionOptions _repartitionOptions;
     private readonly IServiceProvider _services;
     private Repartition.RepartitionRouter? _repartition;
+    private Repartition.StageCheckpoints? _stageCheckpoints;
     private readonly Dictionary<TopicPartition, TopicPartitionOffset> _pending = [];
     private readonly Dictionary<TopicPartition, long> _processed = [];
     private readonly List<IncidentMessage> _incidents = [];
@@ -155,6 +156,8 @@ internal sealed class StreamWorker : BackgroundService
         // Missing internal topics are created; one with another layout ends here, through the fatal path.
         _internalTopics.Ensure();
         _repartition = _repartitionOptions.Enabled ? Repartition.RepartitionWiring.CreateRouter(_clients, _repartitionOptions, _options, _services) : null;
+        using var stageCheckpoints = _repartition is null ? null : Repartition.RepartitionWiring.CreateCheckpoints(_services);
+        _stageCheckpoints = stageCheckpoints;
         if (!_perPartition && _repartition is null)
         {
             Restore();
@@ -174,6 +177,10 @@ internal sealed class StreamWorker : BackgroundService
                 if (_repartition is not null)
                 {
                     _repartition.Assign(partitions);
+                    if (_stageCheckpoints is not null)
+                    {
+                        _repartition.Restore(partitions, _stageCheckpoints, _processed);
+                    }
                 }
                 else if (_perPartition)
                 {
@@ -213,6 +220,7 @@ internal sealed class StreamWorker : BackgroundService
                 // before their offsets are committed, and only then handed over.
                 CloseBatch(forceCheckpoint: true);
                 _repartition?.Revoke(partitions.Select(static p => p.TopicPartition));
+                _stageCheckpoints?.Forget(partitions.Select(static p => p.TopicPartition));
                 foreach (var p in partitions)
                 {
                     _pending.Remove(p.TopicPartition);
@@ -228,6 +236,7 @@ internal sealed class StreamWorker : BackgroundService
                 // Lost partitions may already belong to another member: committing them would fail,
                 // and their records will be re-read there. Forget what was pending for them.
                 _repartition?.Revoke(partitions.Select(static p => p.TopicPartition));
+                _stageCheckpoints?.Forget(partitions.Select(static p => p.TopicPartition));
                 foreach (var p in partitions)
                 {
                     _pending.Remove(p.TopicPartition);
@@ -551,7 +560,15 @@ internal sealed class StreamWorker : BackgroundService
                 return;
             }
         }
-        else if (_repartition is null && (_pending.Count > 0 || forceCheckpoint) && _checkpointer.IsDue(forceCheckpoint && _batchRecords > 0))
+        else if (_repartition is not null)
+        {
+            // The stages' baselines, acknowledged by the store before the offsets they cover are committed.
+            if (_stageCheckpoints is not null && !_stageCheckpoints.SaveDue(_repartition, _processed, forceCheckpoint))
+            {
+                return;
+            }
+        }
+        else if ((_pending.Count > 0 || forceCheckpoint) && _checkpointer.IsDue(forceCheckpoint && _batchRecords > 0))
         {
             var positions = new CheckpointPositions();
             foreach (var (partition, next) in _processed)

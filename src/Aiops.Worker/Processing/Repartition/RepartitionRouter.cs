@@ -22,11 +22,15 @@ namespace Aiops.Worker.Processing.Repartition;
 /// at its high watermark advances to the largest watermark this instance knows (its own stages' and
 /// those read from the internal topics), so the per-service stages, which close on the minimum of
 /// all sources, do not wait for it. Records that arrive on it later than that are counted late.</para>
-/// <para>State: the stages are not checkpointed yet; after a restart or a rebalance the stages
-/// start empty (baselines are relearned) from the committed offsets.</para>
+/// <para>State: with <c>Checkpoint:Enabled</c> each detection stage's baselines are saved per
+/// partition by <see cref="StageCheckpoints"/> and loaded on assignment (<see cref="Restore"/>);
+/// the rest of a stage's state (open buckets, pending shares, gates, open incidents) starts empty.</para>
 /// </remarks>
 internal sealed class RepartitionRouter : ITelemetryProcessor
 {
+    /// <summary>Largest internal message value: 900,000 bytes, under the brokers' 1,000,000-byte default <c>message.max.bytes</c> with room for the key and headers.</summary>
+    private const int MaxMessageBytes = 900_000;
+
     private readonly RepartitionOptions _options;
     private readonly KafkaOptions _kafka;
     private readonly Func<PipelineOptions> _pipelineOptions;
@@ -91,6 +95,41 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
             }
         }
     }
+
+    /// <summary>
+    /// Loads the saved baselines of newly assigned input and RED partitions (after <see cref="Assign"/>)
+    /// and puts the offset each covers into <paramref name="resumeAt"/>, where the partition is then read from.
+    /// </summary>
+    public void Restore(IEnumerable<TopicPartition> partitions, StageCheckpoints checkpoints, Dictionary<TopicPartition, long> resumeAt)
+    {
+        foreach (var p in partitions)
+        {
+            if (DetectionOf(p) is { } detection && checkpoints.Load(p, detection) is { } next)
+            {
+                resumeAt[p] = next;
+            }
+        }
+    }
+
+    /// <summary>Fills <paramref name="into"/> with every held partition that has a detection stage (input and RED partitions).</summary>
+    public void DetectionStages(List<(TopicPartition Partition, DetectionStage Detection)> into)
+    {
+        foreach (var (partition, ingest) in _ingest)
+        {
+            into.Add((partition, ingest.Detection));
+        }
+
+        foreach (var (partition, merge) in _merge)
+        {
+            into.Add((new TopicPartition(_options.RedTopic, partition), merge.Detection));
+        }
+    }
+
+    /// <summary>The detection stage of a held input or RED partition; null for the verdicts partition or one not held.</summary>
+    public DetectionStage? DetectionOf(TopicPartition partition) =>
+        string.Equals(partition.Topic, _options.RedTopic, StringComparison.Ordinal)
+            ? (_merge.TryGetValue(partition.Partition.Value, out var merge) ? merge.Detection : null)
+            : _ingest.TryGetValue(partition, out var ingest) ? ingest.Detection : null;
 
     /// <summary>Drops the stages of revoked or lost partitions (their records are re-read by the new owner).</summary>
     public void Revoke(IEnumerable<TopicPartition> partitions)
@@ -191,11 +230,34 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
                 continue;
             }
 
-            var key = records.Count > 0 && records[0].RouteKey is { } service ? System.Text.Encoding.UTF8.GetBytes(service) : null;
-            produce(partition, new Message<byte[]?, byte[]?> { Key = key, Value = StageRecordCodec.Encode(records) });
-            BatchesProduced++;
+            var key = records[0].RouteKey is { } service ? System.Text.Encoding.UTF8.GetBytes(service) : null;
+            Encode(records, MaxMessageBytes, value =>
+            {
+                produce(partition, new Message<byte[]?, byte[]?> { Key = key, Value = value });
+                BatchesProduced++;
+            });
             records.Clear();
         }
+    }
+
+    /// <summary>
+    /// Encodes <paramref name="records"/> as one message value, or, when that is over
+    /// <paramref name="maxBytes"/>, as the two halves (recursively), in order: a batch of a busy
+    /// partition can exceed the brokers' 1,000,000-byte default <c>message.max.bytes</c>, which
+    /// fails the producer and stops the worker. A single record over the limit goes alone.
+    /// </summary>
+    internal static void Encode(List<StageRecord> records, int maxBytes, Action<byte[]> emit)
+    {
+        var value = StageRecordCodec.Encode(records);
+        if (value.Length > maxBytes && records.Count > 1)
+        {
+            int half = records.Count / 2;
+            Encode(records.GetRange(0, half), maxBytes, emit);
+            Encode(records.GetRange(half, records.Count - half), maxBytes, emit);
+            return;
+        }
+
+        emit(value);
     }
 
     public void Process(IReadOnlyList<MetricPoint> points, IReadOnlyList<SpanRecord> spans) =>

@@ -4,6 +4,7 @@ using Aiops.Worker.Kafka;
 using Aiops.Worker.Options;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Aiops.Worker.Processing.Repartition;
@@ -29,6 +30,15 @@ internal static class RepartitionWiring
         int spans = PartitionCount(admin, kafka.SpansTopic);
         int metrics = PartitionCount(admin, kafka.MetricsTopic);
         return new RepartitionRouter(options, kafka, pipelineOptions, spans, metrics);
+    }
+
+    /// <summary>The stages' checkpoints (<c>Checkpoint:Enabled</c>, in the store of <c>Checkpoint:Store</c>), or null.</summary>
+    public static StageCheckpoints? CreateCheckpoints(IServiceProvider services)
+    {
+        var checkpoint = services.GetRequiredService<IOptions<CheckpointOptions>>().Value;
+        return checkpoint.Enabled
+            ? new StageCheckpoints(services.GetRequiredService<IPartitionStateStore>(), checkpoint.IntervalMs, services.GetRequiredService<Telemetry.WorkerMetrics>(), services.GetRequiredService<ILoggerFactory>().CreateLogger<StageCheckpoints>())
+            : null;
     }
 
     /// <summary>Routes one consumed record; returns the failure to dead-letter, or null.</summary>

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Text;
+using Aiops.Pipeline.Repartition;
+using Aiops.Worker.Telemetry;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace Aiops.Worker.Processing.Repartition;
+
+/// <summary>
+/// <c>Repartition:Enabled</c> with <c>Checkpoint:Enabled</c>: the baselines of each assigned
+/// partition's detection stage (an input partition's <see cref="IngestStage"/>, a RED partition's
+/// <see cref="MergeStage"/>) with the offset of that partition they cover, kept in the
+/// <see cref="IPartitionStateStore"/> of <c>Checkpoint:Store</c> under the partition's own name.
+/// Saved at most every <c>Checkpoint:IntervalMs</c> and on revocation, and acknowledged by the
+/// store before the offsets are committed; loaded on assignment, and the partition is then read
+/// from the offset the state covers, so a moved partition keeps its baselines instead of relearning them.
+/// </summary>
+/// <remarks>
+/// Only the <see cref="Aiops.Detection.DetectorRegistry"/> snapshot is saved. The open RED buckets
+/// of an ingest stage, the pending shares of a merge stage, the episode gates and the correlation
+/// stage's open incidents are not: a partition that moves starts them empty from the covered offset
+/// (see docs/worker.md, "Repartitioning"). Format: magic <c>ARST</c>, version 1, covered offset,
+/// points and verdicts counted, then the registry snapshot. Consume thread only.
+/// </remarks>
+internal sealed class StageCheckpoints : IDisposable
+{
+    private const uint Magic = 0x54535241; // "ARST"
+    private const int Version = 1;
+
+    private readonly IPartitionStateStore _store;
+    private readonly WorkerMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly int _intervalMs;
+    private readonly Stopwatch _sinceSave = new();
+    private readonly Dictionary<TopicPartition, long> _covered = [];
+    private readonly List<(TopicPartition Partition, long Next, long Bytes)> _written = [];
+    private readonly List<(TopicPartition Partition, DetectionStage Detection)> _stages = [];
+
+    /// <summary>One serialisation buffer for every save; it grows to the largest state and stays.</summary>
+    private readonly MemoryStream _buffer = new();
+
+    public StageCheckpoints(IPartitionStateStore store, int intervalMs, WorkerMetrics metrics, ILogger logger)
+    {
+        _store = store;
+        _intervalMs = intervalMs;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// Loads the partition's saved baselines into <paramref name="detection"/> and returns the
+    /// offset they cover (where to resume), or null when none (or unreadable: logged, starts empty).
+    /// </summary>
+    public long? Load(TopicPartition partition, DetectionStage detection)
+    {
+        var saved = _store.Load(partition);
+        if (saved is null)
+        {
+            return null;
+        }
+
+        var where = _store.Describe(partition);
+        try
+        {
+            using var stream = new MemoryStream(saved, writable: false);
+            using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+            if (reader.ReadUInt32() != Magic)
+            {
+                throw new InvalidDataException("Not a stage state (magic); written with another Checkpoint:Scope or without Repartition:Enabled?");
+            }
+
+            var version = reader.ReadInt32();
+            if (version != Version)
+            {
+                throw new InvalidDataException($"Stage state version {version} is not supported (this build reads version {Version}).");
+            }
+
+            var next = reader.ReadInt64();
+            var points = reader.ReadInt64();
+            var anomalies = reader.ReadInt64();
+            detection.Load(stream, points, anomalies);
+            _covered[partition] = next;
+            Log.CheckpointRestored(_logger, where, saved.Length);
+            return next;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or EndOfStreamException or FormatException)
+        {
+            Log.CheckpointUnreadable(_logger, where, ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Saves every stage whose partition was read past its last saved offset (when forced, or when
+    /// <c>Checkpoint:IntervalMs</c> has passed) and waits until the store has them. False when the
+    /// host is stopping before the store acknowledged them: the offsets must then not be committed.
+    /// </summary>
+    public bool SaveDue(RepartitionRouter router, IReadOnlyDictionary<TopicPartition, long> processed, bool force)
+    {
+        if (!force && _sinceSave.IsRunning && _sinceSave.ElapsedMilliseconds < _intervalMs)
+        {
+            return true;
+        }
+
+        _written.Clear();
+        router.DetectionStages(_stages);
+        foreach (var (partition, detection) in _stages)
+        {
+            if (!processed.TryGetValue(partition, out var next) || (_covered.TryGetValue(partition, out var saved) && saved == next))
+            {
+                continue;
+            }
+
+            _buffer.SetLength(0);
+            using (var writer = new BinaryWriter(_buffer, Encoding.UTF8, leaveOpen: true))
+            {
+                writer.Write(Magic);
+                writer.Write(Version);
+                writer.Write(next);
+                writer.Write(detection.Points);
+                writer.Write(detection.Anomalies);
+            }
+
+            detection.Save(_buffer);
+            _store.Write(partition, _buffer.GetBuffer().AsSpan(0, (int)_buffer.Length));
+            _written.Add((partition, next, _buffer.Length));
+        }
+
+        _stages.Clear();
+        if (!_store.Flush())
+        {
+            _written.Clear();
+            return false;
+        }
+
+        foreach (var (partition, next, bytes) in _written)
+        {
+            _covered[partition] = next;
+            _metrics.Checkpointed();
+            Log.CheckpointWritten(_logger, _store.Describe(partition), bytes);
+        }
+
+        _written.Clear();
+        _sinceSave.Restart();
+        return true;
+    }
+
+    /// <summary>Forgets what was saved for partitions this instance no longer holds.</summary>
+    public void Forget(IEnumerable<TopicPartition> partitions)
+    {
+        foreach (var p in partitions)
+        {
+            _covered.Remove(p);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _buffer.Dispose();
+}

@@ -1,0 +1,160 @@
+using System.Globalization;
+using Aiops.Ingestion.Otlp;
+using Aiops.Pipeline;
+using Aiops.Pipeline.Repartition;
+using Aiops.Simulation;
+using Aiops.Worker.Demo;
+using Aiops.Worker.Hosting;
+using Aiops.Worker.Options;
+using Aiops.Worker.Processing;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Aiops.Worker.Tests;
+
+/// <summary>
+/// <c>Repartition:Enabled</c> with <c>Checkpoint:Enabled</c> on the mock cluster: a worker stopped
+/// mid-stream and a new one started in the same group continue with the stages' saved baselines.
+/// </summary>
+public sealed class RepartitionCheckpointTests : IClassFixture<BrokerFixture>
+{
+    private const int InputPartitions = 3;
+    private const int RedPartitions = 2;
+
+    private readonly BrokerFixture _fixture;
+
+    public RepartitionCheckpointTests(BrokerFixture fixture) => _fixture = fixture;
+
+    [Fact]
+    public async Task AWorkerRestartedMidStreamEndsWithTheResourceBaselinesOfAnUninterruptedRunAndNoDuplicateIncident()
+    {
+        var topics = new TestTopics(_fixture.Broker);
+        await topics.CreateAsync(InputPartitions);
+        string suffix = topics.Group[2..];
+
+        // The scenario of EndToEndTests (seed 7, CPU saturation on one service after 85 minutes).
+        var batches = new ShopSimulator(EndToEndTests.DemoScenario()).Batches().ToList();
+
+        // Two groups read the same input topics, each with its own internal topics and incidents topic:
+        // "restarted" (one worker for the first half, another for the rest) and "reference" (one worker throughout).
+        var restarted = Settings(topics, topics.Group, suffix, topics.Incidents);
+        var referenceGroup = topics.Group + "-ref";
+        var referenceIncidents = topics.Incidents + "-ref";
+        var reference = Settings(topics, referenceGroup, suffix + "-ref", referenceIncidents);
+        await _fixture.Broker.CreateTopicsAsync([
+            ("red-" + suffix, RedPartitions), ("verdicts-" + suffix, 1),
+            ("red-" + suffix + "-ref", RedPartitions), ("verdicts-" + suffix + "-ref", 1), (referenceIncidents, 1)]);
+
+        using var watcher = new IncidentWatcher(_fixture.Broker.BootstrapServers, topics.Incidents);
+        using var referenceWatcher = new IncidentWatcher(_fixture.Broker.BootstrapServers, referenceIncidents);
+        var referenceWorker = await RunningWorker.StartAsync(reference, CoreServices.Register);
+        var first = await RunningWorker.StartAsync(restarted, CoreServices.Register);
+        int half = batches.Count / 2;
+        Produce(topics, batches.Take(half));
+        await UntilCommittedAsync(topics, topics.Group, "the first worker to read the first half", first);
+        await first.DisposeAsync();
+
+        // The second worker loads the saved stages on assignment and goes on from the offsets they cover.
+        await using var second = await RunningWorker.StartAsync(restarted, CoreServices.Register);
+        const int all = (2 * InputPartitions) + RedPartitions + 1;
+        await Wait.UntilAsync(() => second.Metrics.AssignedPartitions == all, () => $"the second worker to hold the {all} partitions ({second.Metrics.AssignedPartitions})", TimeSpan.FromSeconds(60));
+        Produce(topics, batches.Skip(half));
+        await UntilCommittedAsync(topics, topics.Group, "the second worker to read the rest", second);
+        await UntilCommittedAsync(topics, referenceGroup, "the reference worker to read everything", referenceWorker);
+
+        // Every incident the one-process pipeline opens up to 10 simulated minutes into the fault
+        // (as RepartitionWorkerTests judges) reaches both incidents topics before the workers stop.
+        var expected = RepartitionWorkerTests.OnePipelineEvents(batches);
+        long judgedUntilMs = Assert.Single(new ShopSimulator(EndToEndTests.DemoScenario()).GroundTruth.Faults).StartMs + (10 * 60_000L);
+        var expectedOpens = expected.Where(e => e.Kind == IncidentEventKind.Open && e.OpenedAtMs < judgedUntilMs).Select(static e => e.IncidentId).Order(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(expectedOpens);
+        await Wait.UntilAsync(
+            () => expectedOpens.All(id => watcher.Messages.Any(m => m.IncidentId == id && m.Event == "open") && referenceWatcher.Messages.Any(m => m.IncidentId == id && m.Event == "open")),
+            () => $"the {expectedOpens.Count} incidents of the one-process pipeline in both groups ({watcher.Messages.Count} and {referenceWatcher.Messages.Count} messages so far)",
+            TimeSpan.FromSeconds(90));
+
+        // Stopping saves every stage (revocation); the saved states are then compared byte for byte.
+        await second.StopAsync();
+        await referenceWorker.DisposeAsync();
+        var checkpoint = new CheckpointOptions { Directory = topics.StateDirectory };
+        var restartedStore = new DirectoryPartitionStore(PartitionStates.DirectoryOf(checkpoint, new KafkaOptions { GroupId = topics.Group }));
+        var referenceStore = new DirectoryPartitionStore(PartitionStates.DirectoryOf(checkpoint, new KafkaOptions { GroupId = referenceGroup }));
+        for (int p = 0; p < InputPartitions; p++)
+        {
+            var expectedState = referenceStore.Load(new TopicPartition(topics.Metrics, p));
+            var actualState = restartedStore.Load(new TopicPartition(topics.Metrics, p));
+            Assert.NotNull(expectedState);
+            Assert.NotNull(actualState);
+            Assert.True(expectedState.Length > 1000, $"metrics partition {p} holds resource baselines ({expectedState.Length} bytes)");
+            Assert.Equal(expectedState, actualState);
+        }
+
+        // No incident event written twice; the judged incidents opened are those of the uninterrupted run.
+        var events = watcher.Messages.Select(static m => (m.IncidentId, m.Event, m.EventTimeMs)).ToList();
+        Assert.Equal(events.Count, events.Distinct().Count());
+        Assert.Equal(expectedOpens, watcher.Messages.Where(m => m.Event == "open" && m.OpenedAtMs < judgedUntilMs).Select(static m => m.IncidentId).Order(StringComparer.Ordinal));
+        Assert.Equal(expectedOpens, referenceWatcher.Messages.Where(m => m.Event == "open" && m.OpenedAtMs < judgedUntilMs).Select(static m => m.IncidentId).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>A repartitioned worker's settings: <paramref name="group"/>, <paramref name="incidents"/>, internal topics <c>red-</c>, <c>verdicts-</c> and <c>state-</c> + <paramref name="suffix"/> (two RED partitions).</summary>
+    internal static Dictionary<string, string?> Settings(TestTopics topics, string group, string suffix, string incidents)
+    {
+        var settings = topics.Settings("OtlpProtobuf");
+        settings["Kafka:GroupId"] = group;
+        settings["Kafka:IncidentsTopic"] = incidents;
+        settings["Repartition:Enabled"] = "true";
+        settings["Repartition:RedTopic"] = "red-" + suffix;
+        settings["Repartition:RedPartitions"] = RedPartitions.ToString(CultureInfo.InvariantCulture);
+        settings["Repartition:VerdictsTopic"] = "verdicts-" + suffix;
+        settings["Repartition:StateTopic"] = "state-" + suffix;
+        return settings;
+    }
+
+    /// <summary>As the Collector's exporter keys them: spans by trace id, metric points by resource.</summary>
+    private static void Produce(TestTopics topics, IEnumerable<SimulationBatch> batches)
+    {
+        var metrics = new List<(int Partition, byte[] Value)>();
+        var spans = new List<(int Partition, byte[] Value)>();
+        foreach (var batch in batches)
+        {
+            foreach (var group in batch.Metrics.GroupBy(p => StageSources.PartitionOf(p.Series.Service, InputPartitions)))
+            {
+                metrics.Add((group.Key, OtlpProtobufEncoder.EncodeMetricPoints([.. group])));
+            }
+
+            foreach (var group in batch.Spans.GroupBy(s => (int)(s.TraceId % InputPartitions)))
+            {
+                spans.Add((group.Key, OtlpProtobufEncoder.EncodeSpans([.. group])));
+            }
+        }
+
+        var config = new ProducerConfig { BootstrapServers = topics.Broker.BootstrapServers, EnableIdempotence = true, LingerMs = 5 };
+        using var producer = new ProducerBuilder<byte[]?, byte[]>(config).SetLogHandler(static (_, _) => { }).Build();
+        foreach (var (partition, value) in metrics)
+        {
+            producer.Produce(new TopicPartition(topics.Metrics, partition), new Message<byte[]?, byte[]> { Value = value });
+        }
+
+        foreach (var (partition, value) in spans)
+        {
+            producer.Produce(new TopicPartition(topics.Spans, partition), new Message<byte[]?, byte[]> { Value = value });
+        }
+
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+    }
+
+    private static Task UntilCommittedAsync(TestTopics topics, string group, string what, RunningWorker worker)
+    {
+        return Wait.UntilAsync(
+            () => Committed(topics, group, topics.Metrics).SequenceEqual(topics.EndOffsets(topics.Metrics, InputPartitions))
+                && Committed(topics, group, topics.Spans).SequenceEqual(topics.EndOffsets(topics.Spans, InputPartitions)),
+            () => $"{what} (records {worker.Metrics.Records}, dead letters {worker.Metrics.DeadLetters}, partitions {worker.Metrics.AssignedPartitions}, health {worker.Services.GetRequiredService<Aiops.Worker.Telemetry.WorkerHealth>().CheckHealthAsync(new()).Result.Description}; committed metrics {string.Join(',', Committed(topics, group, topics.Metrics))} spans {string.Join(',', Committed(topics, group, topics.Spans))}; ends {string.Join(',', topics.EndOffsets(topics.Metrics, InputPartitions))} / {string.Join(',', topics.EndOffsets(topics.Spans, InputPartitions))})",
+            TimeSpan.FromSeconds(60));
+    }
+
+    private static long[] Committed(TestTopics topics, string group, string topic)
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig { BootstrapServers = topics.Broker.BootstrapServers, GroupId = group, EnableAutoCommit = false }).Build();
+        return [.. consumer.Committed([.. Enumerable.Range(0, InputPartitions).Select(p => new TopicPartition(topic, p))], TimeSpan.FromSeconds(10)).Select(static o => o.Offset.Value)];
+    }
+}
