@@ -219,33 +219,13 @@ internal sealed class StreamWorker : BackgroundService
                 // The revoked partitions' states are saved (and their incidents acknowledged)
                 // before their offsets are committed, and only then handed over.
                 CloseBatch(forceCheckpoint: true);
-                _repartition?.Revoke(partitions.Select(static p => p.TopicPartition));
-                _stageCheckpoints?.Forget(partitions.Select(static p => p.TopicPartition));
-                foreach (var p in partitions)
-                {
-                    _pending.Remove(p.TopicPartition);
-                    _processed.Remove(p.TopicPartition);
-                    _partitions.Drop(p.TopicPartition);
-                }
-
-                _aligner?.Remove(partitions.Select(static p => p.TopicPartition));
-                _metrics.PartitionsAssigned(-partitions.Count);
+                Forget(partitions);
             })
             .SetPartitionsLostHandler((_, partitions) =>
             {
                 // Lost partitions may already belong to another member: committing them would fail,
                 // and their records will be re-read there. Forget what was pending for them.
-                _repartition?.Revoke(partitions.Select(static p => p.TopicPartition));
-                _stageCheckpoints?.Forget(partitions.Select(static p => p.TopicPartition));
-                foreach (var p in partitions)
-                {
-                    _pending.Remove(p.TopicPartition);
-                    _processed.Remove(p.TopicPartition);
-                    _partitions.Drop(p.TopicPartition);
-                }
-
-                _aligner?.Remove(partitions.Select(static p => p.TopicPartition));
-                _metrics.PartitionsAssigned(-partitions.Count);
+                Forget(partitions);
             })
             .Build();
         _consumer = consumer;
@@ -311,6 +291,26 @@ internal sealed class StreamWorker : BackgroundService
         _consumer = null;
         _producer = null;
         Log.WorkerStopped(_logger, _metrics.Records, _metrics.IncidentEvents, _metrics.DeadLetters);
+    }
+
+    /// <summary>
+    /// Drops everything held for partitions this member no longer owns (revoked after their
+    /// batch was closed, or lost): pending offsets, partition and stage states, alignment buffers.
+    /// </summary>
+    private void Forget(List<TopicPartitionOffset> partitions)
+    {
+        var owned = partitions.Select(static p => p.TopicPartition).ToList();
+        _repartition?.Revoke(owned);
+        _stageCheckpoints?.Forget(owned);
+        foreach (var p in owned)
+        {
+            _pending.Remove(p);
+            _processed.Remove(p);
+            _partitions.Drop(p);
+        }
+
+        _aligner?.Remove(owned);
+        _metrics.PartitionsAssigned(-partitions.Count);
     }
 
     /// <summary>
