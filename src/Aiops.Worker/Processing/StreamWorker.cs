@@ -270,7 +270,7 @@ internal sealed class StreamWorker : BackgroundService
                 }
                 else if (_aligner.TryOpen(result, out var buffer))
                 {
-                    DecodeInto(result, buffer);
+                    Decode(result, buffer);
                     _aligner.Close();
                 }
             }
@@ -393,11 +393,16 @@ internal sealed class StreamWorker : BackgroundService
         }
     }
 
-    /// <summary>Decodes a record into the aligner's <paramref name="buffer"/> (not processed yet); what cannot be read is dead-lettered now.</summary>
-    private void DecodeInto(ConsumeResult<byte[]?, byte[]?> result, ITelemetryProcessor buffer)
+    /// <summary>
+    /// Decodes an input record into <paramref name="sink"/> (the aligner's buffer, a partition's
+    /// processor, or with null the process's one); what cannot be read is dead-lettered now.
+    /// </summary>
+    private void Decode(ConsumeResult<byte[]?, byte[]?> result, ITelemetryProcessor? sink)
     {
         var isSpans = string.Equals(result.Topic, _options.SpansTopic, StringComparison.Ordinal);
-        var outcome = _handler.Handle(isSpans ? SignalKind.Spans : SignalKind.Metrics, isSpans ? _options.SpansEncoding : _options.MetricsEncoding, result.Message.Value, buffer);
+        var signal = isSpans ? SignalKind.Spans : SignalKind.Metrics;
+        var encoding = isSpans ? _options.SpansEncoding : _options.MetricsEncoding;
+        var outcome = sink is null ? _handler.Handle(signal, encoding, result.Message.Value) : _handler.Handle(signal, encoding, result.Message.Value, sink);
         if (!outcome.Success)
         {
             DeadLetter(result, outcome.ErrorKind ?? "unknown", outcome.Reason ?? "unknown", outcome.Partial);
@@ -406,31 +411,20 @@ internal sealed class StreamWorker : BackgroundService
 
     private void HandleRecord(ConsumeResult<byte[]?, byte[]?> result)
     {
-        if (_repartition is not null && Repartition.RepartitionWiring.Handle(_repartition, result, _handler, _options) is { } failure)
-        {
-            DeadLetter(result, failure.ErrorKind ?? "unknown", failure.Reason ?? "unknown", failure.Partial);
-            return;
-        }
-
         if (_repartition is not null)
         {
+            if (Repartition.RepartitionWiring.Handle(_repartition, result, _handler, _options) is { } failure)
+            {
+                DeadLetter(result, failure.ErrorKind ?? "unknown", failure.Reason ?? "unknown", failure.Partial);
+            }
+
             return;
         }
 
-        var isSpans = string.Equals(result.Topic, _options.SpansTopic, StringComparison.Ordinal);
-        var signal = isSpans ? SignalKind.Spans : SignalKind.Metrics;
-        var encoding = isSpans ? _options.SpansEncoding : _options.MetricsEncoding;
-        var outcome = _perPartition
-            ? _handler.Handle(signal, encoding, result.Message.Value, _partitions.For(result.TopicPartition))
-            : _handler.Handle(signal, encoding, result.Message.Value);
+        Decode(result, _perPartition ? _partitions.For(result.TopicPartition) : null);
         if (_perPartition)
         {
             _partitions.Advance(result.TopicPartition, result.Offset.Value + 1);
-        }
-
-        if (!outcome.Success)
-        {
-            DeadLetter(result, outcome.ErrorKind ?? "unknown", outcome.Reason ?? "unknown", outcome.Partial);
         }
     }
 
