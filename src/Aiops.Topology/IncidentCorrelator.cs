@@ -91,6 +91,10 @@ public sealed class CorrelatorOptions
 /// </remarks>
 public sealed class IncidentCorrelator
 {
+    private const uint StateMagic = 0x52434941; // "AICR"
+    private const int StateVersion = 1;
+    private const string StateName = "Incident correlator";
+
     private readonly ServiceGraph _graph;
     private readonly CorrelatorOptions _options;
     private readonly Func<SeriesKey, long, IReadOnlyList<string>>? _exemplars;
@@ -261,6 +265,222 @@ public sealed class IncidentCorrelator
         return events;
     }
 
+    /// <summary>
+    /// Writes the correlator's open state (magic <c>AICR</c>): its clock, the counters, the verdicts
+    /// remembered for dedup in arrival order, the ids already used (sorted), and every incident not
+    /// yet resolved with its signals, evidence times and current ranking. Not the graph (its owner
+    /// saves it, see <see cref="ServiceGraph.SaveState"/>). Restored into a fresh correlator with the
+    /// same options and graph, the same later verdicts give the same events, byte for byte.
+    /// O(open state); nothing is written per verdict.
+    /// </summary>
+    public void SaveState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        StateSection.WriteHeader(writer, StateMagic, StateVersion);
+        writer.Write(_watermark);
+        writer.Write(DuplicateAnomalies);
+        writer.Write(IgnoredAnomalies);
+        writer.Write(_seenOrder.Count);
+        foreach (var (series, detector, timestampMs) in _seenOrder)
+        {
+            WriteSeries(writer, series);
+            writer.Write((byte)detector);
+            writer.Write(timestampMs);
+        }
+
+        var ids = new List<string>(_knownIds.Keys);
+        ids.Sort(StringComparer.Ordinal);
+        writer.Write(ids.Count);
+        foreach (string id in ids)
+        {
+            writer.Write(id);
+            writer.Write(_knownIds[id]);
+        }
+
+        writer.Write(_open.Count);
+        foreach (var incident in _open)
+        {
+            incident.Write(writer);
+        }
+    }
+
+    /// <summary>
+    /// Loads a state written by <see cref="SaveState"/> into this freshly constructed correlator;
+    /// throws <see cref="InvalidDataException"/> (naming the section) on a bad, truncated or
+    /// foreign one, <see cref="InvalidOperationException"/> when this one has already taken verdicts.
+    /// </summary>
+    public void LoadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        if (_seenOrder.Count > 0 || _open.Count > 0 || _knownIds.Count > 0 || _watermark != long.MinValue)
+        {
+            throw new InvalidOperationException("A correlator state loads into a freshly constructed correlator only.");
+        }
+
+        StateSection.Load(StateName, () =>
+        {
+            StateSection.ReadHeader(reader, StateMagic, StateVersion, StateName);
+            _watermark = reader.ReadInt64();
+            DuplicateAnomalies = reader.ReadInt64();
+            IgnoredAnomalies = reader.ReadInt64();
+            int seen = StateSection.ReadCount(reader, StateName);
+            for (int i = 0; i < seen; i++)
+            {
+                var identity = (ReadSeries(reader), ReadDetector(reader), reader.ReadInt64());
+                if (!_seen.Add(identity))
+                {
+                    throw new InvalidDataException($"{StateName} state repeats the verdict {identity.Item1} {identity.Item2} at {identity.Item3}.");
+                }
+
+                _seenOrder.Enqueue(identity);
+            }
+
+            int ids = StateSection.ReadCount(reader, StateName);
+            for (int i = 0; i < ids; i++)
+            {
+                string id = reader.ReadString();
+                if (!_knownIds.TryAdd(id, reader.ReadInt64()))
+                {
+                    throw new InvalidDataException($"{StateName} state repeats incident id {id}.");
+                }
+            }
+
+            int open = StateSection.ReadCount(reader, StateName);
+            for (int i = 0; i < open; i++)
+            {
+                _open.Add(OpenIncident.Read(reader));
+            }
+        });
+    }
+
+    private static void WriteSeries(BinaryWriter writer, SeriesKey series)
+    {
+        writer.Write(series.Service);
+        writer.Write(series.Metric);
+        writer.Write(series.Labels);
+    }
+
+    private static SeriesKey ReadSeries(BinaryReader reader) => new(reader.ReadString(), reader.ReadString(), reader.ReadString());
+
+    private static DetectorKind ReadDetector(BinaryReader reader)
+    {
+        byte value = reader.ReadByte();
+        return value <= (byte)DetectorKind.ReplicaDrift
+            ? (DetectorKind)value
+            : throw new InvalidDataException($"{StateName} state has unknown detector kind {value}.");
+    }
+
+    private static void WriteSignal(BinaryWriter writer, IncidentSignal signal)
+    {
+        writer.Write(signal.Node);
+        writer.Write(signal.Service);
+        writer.Write(signal.Metric);
+        writer.Write(signal.Labels);
+        writer.Write((byte)signal.Kind);
+        writer.Write((byte)signal.Detector);
+        writer.Write((sbyte)signal.Direction);
+        writer.Write(signal.SinceMs);
+        writer.Write(signal.FirstSeenMs);
+        writer.Write(signal.LastSeenMs);
+        writer.Write(signal.Verdicts);
+        writer.Write(signal.Score);
+        writer.Write(signal.Observed);
+        writer.Write(signal.Expected);
+        StateSection.WriteNullable(writer, signal.Detail);
+        StateSection.WriteStrings(writer, signal.ExemplarTraceIds);
+    }
+
+    private static IncidentSignal ReadSignal(BinaryReader reader) => new()
+    {
+        Node = reader.ReadString(),
+        Service = reader.ReadString(),
+        Metric = reader.ReadString(),
+        Labels = reader.ReadString(),
+        Kind = (MetricKind)reader.ReadByte(),
+        Detector = ReadDetector(reader),
+        Direction = (Direction)reader.ReadSByte(),
+        SinceMs = reader.ReadInt64(),
+        FirstSeenMs = reader.ReadInt64(),
+        LastSeenMs = reader.ReadInt64(),
+        Verdicts = reader.ReadInt32(),
+        Score = reader.ReadDouble(),
+        Observed = reader.ReadDouble(),
+        Expected = reader.ReadDouble(),
+        Detail = StateSection.ReadNullable(reader),
+        ExemplarTraceIds = StateSection.ReadStrings(reader, StateName),
+    };
+
+    /// <summary>A ranked candidate, its score parts in their own (insertion) order, which is the order the JSON writes them in.</summary>
+    private static void WriteCandidate(BinaryWriter writer, RootCauseCandidate candidate)
+    {
+        writer.Write(candidate.Node);
+        writer.Write(candidate.Rank);
+        writer.Write(candidate.Score);
+        writer.Write(candidate.IsVirtual);
+        writer.Write(candidate.Signals.Count);
+        foreach (var signal in candidate.Signals)
+        {
+            WriteSignal(writer, signal);
+        }
+
+        writer.Write(candidate.SinceMs);
+        StateSection.WriteStrings(writer, candidate.ExemplarTraceIds);
+        StateSection.WriteStrings(writer, candidate.Path);
+        writer.Write((byte)candidate.Remediation);
+        writer.Write(candidate.RemediationHint);
+        writer.Write(candidate.ScoreParts.Count);
+        foreach (var (part, value) in candidate.ScoreParts)
+        {
+            writer.Write(part);
+            writer.Write(value);
+        }
+    }
+
+    private static RootCauseCandidate ReadCandidate(BinaryReader reader)
+    {
+        string node = reader.ReadString();
+        int rank = reader.ReadInt32();
+        double score = reader.ReadDouble();
+        bool isVirtual = reader.ReadBoolean();
+        var signals = new IncidentSignal[StateSection.ReadCount(reader, StateName)];
+        for (int i = 0; i < signals.Length; i++)
+        {
+            signals[i] = ReadSignal(reader);
+        }
+
+        long since = reader.ReadInt64();
+        var exemplars = StateSection.ReadStrings(reader, StateName);
+        var path = StateSection.ReadStrings(reader, StateName);
+        byte remediation = reader.ReadByte();
+        if (remediation > (byte)RemediationKind.CaptureProfile)
+        {
+            throw new InvalidDataException($"{StateName} state has unknown remediation kind {remediation}.");
+        }
+
+        string hint = reader.ReadString();
+        int parts = StateSection.ReadCount(reader, StateName);
+        var scoreParts = new Dictionary<string, double>(parts, StringComparer.Ordinal);
+        for (int i = 0; i < parts; i++)
+        {
+            scoreParts[reader.ReadString()] = reader.ReadDouble();
+        }
+
+        return new RootCauseCandidate
+        {
+            Node = node,
+            Rank = rank,
+            Score = score,
+            IsVirtual = isVirtual,
+            Signals = signals,
+            SinceMs = since,
+            ExemplarTraceIds = exemplars,
+            Path = path,
+            Remediation = (RemediationKind)remediation,
+            RemediationHint = hint,
+            ScoreParts = scoreParts,
+        };
+    }
+
     private void Rank(OpenIncident incident)
     {
         var signals = incident.SignalList(_options.SignalTtlMs);
@@ -363,6 +583,79 @@ public sealed class IncidentCorrelator
         }
 
         public string Id { get; }
+
+        /// <summary>Reads an incident written by <see cref="Write"/>.</summary>
+        public static OpenIncident Read(BinaryReader reader)
+        {
+            var incident = new OpenIncident(reader.ReadString(), reader.ReadInt64())
+            {
+                LastEvidenceMs = reader.ReadInt64(),
+                OpenedMs = reader.ReadInt64(),
+                Opened = reader.ReadBoolean(),
+                Dirty = reader.ReadBoolean(),
+                Fingerprint = reader.ReadString(),
+                Symptom = reader.ReadString(),
+            };
+            int signals = StateSection.ReadCount(reader, StateName);
+            for (int i = 0; i < signals; i++)
+            {
+                var signal = ReadSignal(reader);
+                var key = (new SeriesKey(signal.Service, signal.Metric, signal.Labels), signal.Detector);
+                if (!incident.Signals.TryAdd(key, signal))
+                {
+                    throw new InvalidDataException($"{StateName} state repeats signal {key.Item1} {key.Item2} in incident {incident.Id}.");
+                }
+
+                incident.SignalOrder.Add(key);
+            }
+
+            int timestamps = StateSection.ReadCount(reader, StateName);
+            for (int i = 0; i < timestamps; i++)
+            {
+                incident.EvidenceTimestamps.Add(reader.ReadInt64());
+            }
+
+            var causes = new RootCauseCandidate[StateSection.ReadCount(reader, StateName)];
+            for (int i = 0; i < causes.Length; i++)
+            {
+                causes[i] = ReadCandidate(reader);
+            }
+
+            incident.RootCauses = causes;
+            return incident;
+        }
+
+        /// <summary>Writes the incident: signals in arrival order (the order they are ranked and reported in), evidence times sorted.</summary>
+        public void Write(BinaryWriter writer)
+        {
+            writer.Write(Id);
+            writer.Write(FirstEvidenceMs);
+            writer.Write(LastEvidenceMs);
+            writer.Write(OpenedMs);
+            writer.Write(Opened);
+            writer.Write(Dirty);
+            writer.Write(Fingerprint);
+            writer.Write(Symptom);
+            writer.Write(SignalOrder.Count);
+            foreach (var key in SignalOrder)
+            {
+                WriteSignal(writer, Signals[key]);
+            }
+
+            var timestamps = new List<long>(EvidenceTimestamps);
+            timestamps.Sort();
+            writer.Write(timestamps.Count);
+            foreach (long timestamp in timestamps)
+            {
+                writer.Write(timestamp);
+            }
+
+            writer.Write(RootCauses.Count);
+            foreach (var candidate in RootCauses)
+            {
+                WriteCandidate(writer, candidate);
+            }
+        }
 
         public long FirstEvidenceMs { get; private set; }
 
