@@ -34,7 +34,7 @@ namespace Aiops.Pipeline;
 public sealed class EventTimePipeline
 {
     private const uint SnapshotMagic = 0x50495041; // "APIP"
-    private const int SnapshotVersion = 2;
+    private const int SnapshotVersion = 3;
 
     private readonly PipelineOptions _options;
     private readonly DetectionStage _detection;
@@ -146,11 +146,12 @@ public sealed class EventTimePipeline
     public IReadOnlyList<IncidentEvent> TakeEvents() => _correlation.TakeEvents();
 
     /// <summary>
-    /// Writes the pipeline's checkpoint: a header (magic "APIP", version, watermark, counters)
-    /// followed by detection's registry snapshot (every series' baseline and detector state), so a
-    /// restart resumes without relearning. Open RED buckets and the correlator's open incidents are
-    /// not in it: at-least-once redelivery of the records after the checkpoint rebuilds them, and
-    /// incident ids are deterministic, so no incident is duplicated.
+    /// Writes the pipeline's checkpoint: a header (magic "APIP", version 3, watermark, counters),
+    /// detection's registry snapshot (every series' baseline and detector state), then the episode
+    /// gates (<see cref="DetectionStage.SaveState"/>) and the correlation stage's open state
+    /// (<see cref="CorrelationStage.SaveState"/>: held verdicts, the graph, the correlator's open
+    /// incidents), so a restart resumes without relearning and an incident open at the checkpoint
+    /// gets its later updates and resolve.
     /// </summary>
     public void WriteSnapshot(Stream stream)
     {
@@ -169,6 +170,11 @@ public sealed class EventTimePipeline
         }
 
         _detection.Save(stream);
+        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            _detection.SaveState(writer);
+            _correlation.SaveState(writer);
+        }
     }
 
     /// <summary>Restores state written by <see cref="WriteSnapshot"/>; throws <see cref="InvalidDataException"/> on a bad snapshot.</summary>
@@ -208,5 +214,10 @@ public sealed class EventTimePipeline
         _detection.Load(stream, points, anomalies);
         _ingest.Restore(watermark, spans, rejected);
         _correlation.Restore(incidents);
+        using (var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            _detection.LoadState(reader);
+            _correlation.LoadState(reader);
+        }
     }
 }

@@ -16,6 +16,10 @@ namespace Aiops.Pipeline.Repartition;
 /// <remarks>Not thread-safe: one stage per consumer thread.</remarks>
 public sealed class DetectionStage
 {
+    private const uint GatesMagic = 0x54474441; // "ADGT"
+    private const int GatesVersion = 1;
+    private const string GatesName = "Detection gates";
+
     private readonly PipelineOptions _options;
     private readonly HashSet<string> _serviceMetrics;
     private readonly HashSet<string> _edgeMetrics;
@@ -90,6 +94,113 @@ public sealed class DetectionStage
         _registry = DetectorRegistry.Load(stream, _options.Profiles, _options.MaxSeries, _options.SeriesLimitPolicy);
         _points = points;
         _anomalies = anomalies;
+    }
+
+    /// <summary>
+    /// Writes the open state beside the registry (magic <c>ADGT</c>): every series' episode gate
+    /// (streak, reference band, held verdicts, recovery time), sorted by series, plus the request
+    /// count the next latency point is checked against and the suppressed counter. The registry
+    /// itself is <see cref="Save"/>'s. O(series with an episode); nothing per point.
+    /// </summary>
+    public void SaveState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        StateSection.WriteHeader(writer, GatesMagic, GatesVersion);
+        writer.Write(_suppressed);
+        writer.Write(_emitAtMs);
+        StateSection.WriteNullable(writer, _countService);
+        StateSection.WriteNullable(writer, _countLabels);
+        writer.Write(_countRequests);
+        var series = new List<SeriesKey>(_gates.Keys);
+        series.Sort(static (a, b) => CorrelationStage.CompareSeries(a, b));
+        writer.Write(series.Count);
+        foreach (var key in series)
+        {
+            var gate = _gates[key];
+            writer.Write(key.Service);
+            writer.Write(key.Metric);
+            writer.Write(key.Labels);
+            writer.Write(gate.Streak);
+            writer.Write(gate.Episode);
+            writer.Write(gate.Forwarded);
+            writer.Write(gate.LastVerdictMs);
+            writer.Write(gate.ReferenceLower);
+            writer.Write(gate.ReferenceUpper);
+            writer.Write((sbyte)gate.Direction);
+            writer.Write(gate.RecoveredUntilMs);
+            writer.Write(gate.Held is not null);
+            if (gate.Held is { } held)
+            {
+                writer.Write(held.Count);
+                foreach (var anomaly in held)
+                {
+                    StageRecordCodec.WriteAnomaly(writer, anomaly);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replaces the gates with ones written by <see cref="SaveState"/>; throws
+    /// <see cref="InvalidDataException"/> naming the section on a bad, truncated or foreign one,
+    /// and then leaves the gates as they were.
+    /// </summary>
+    public void LoadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        long suppressed = 0, emitAt = 0;
+        string? countService = null, countLabels = null;
+        double countRequests = 0;
+        var gates = new Dictionary<SeriesKey, SeriesGate>();
+        StateSection.Load(GatesName, () =>
+        {
+            StateSection.ReadHeader(reader, GatesMagic, GatesVersion, GatesName);
+            suppressed = reader.ReadInt64();
+            emitAt = reader.ReadInt64();
+            countService = StateSection.ReadNullable(reader);
+            countLabels = StateSection.ReadNullable(reader);
+            countRequests = reader.ReadDouble();
+            int count = StateSection.ReadCount(reader, GatesName);
+            for (int i = 0; i < count; i++)
+            {
+                var key = new SeriesKey(reader.ReadString(), reader.ReadString(), reader.ReadString());
+                var gate = new SeriesGate
+                {
+                    Streak = reader.ReadInt32(),
+                    Episode = reader.ReadBoolean(),
+                    Forwarded = reader.ReadBoolean(),
+                    LastVerdictMs = reader.ReadInt64(),
+                    ReferenceLower = reader.ReadDouble(),
+                    ReferenceUpper = reader.ReadDouble(),
+                    Direction = (Direction)reader.ReadSByte(),
+                    RecoveredUntilMs = reader.ReadInt64(),
+                };
+                if (reader.ReadBoolean())
+                {
+                    int held = StateSection.ReadCount(reader, GatesName);
+                    gate.Held = new List<Anomaly>(held);
+                    for (int h = 0; h < held; h++)
+                    {
+                        gate.Held.Add(StageRecordCodec.ReadAnomaly(reader));
+                    }
+                }
+
+                if (!gates.TryAdd(key, gate))
+                {
+                    throw new InvalidDataException($"{GatesName} state repeats series {key}.");
+                }
+            }
+        });
+        _suppressed = suppressed;
+        _emitAtMs = emitAt;
+        _countService = countService;
+        _countLabels = countLabels;
+        _countRequests = countRequests;
+        _gates.Clear();
+        foreach (var (key, gate) in gates)
+        {
+            _gates.Add(key, gate);
+        }
     }
 
     /// <summary>

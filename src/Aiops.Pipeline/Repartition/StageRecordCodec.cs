@@ -87,7 +87,7 @@ public static class StageRecordCodec
         }
     }
 
-    private static void Write(BinaryWriter w, StageRecord record)
+    internal static void Write(BinaryWriter w, StageRecord record)
     {
         byte kind = record switch
         {
@@ -120,7 +120,7 @@ public static class StageRecordCodec
         }
     }
 
-    private static StageRecord Read(BinaryReader r)
+    internal static StageRecord Read(BinaryReader r)
     {
         byte kind = r.ReadByte();
         int source = r.ReadInt32();
@@ -210,7 +210,7 @@ public static class StageRecordCodec
         };
     }
 
-    private static void WriteAnomaly(BinaryWriter w, Anomaly a)
+    internal static void WriteAnomaly(BinaryWriter w, Anomaly a)
     {
         WriteSeries(w, a.Series);
         w.Write((byte)a.Kind);
@@ -228,7 +228,7 @@ public static class StageRecordCodec
         WriteStrings(w, a.ExemplarTraceIds);
     }
 
-    private static Anomaly ReadAnomaly(BinaryReader r) => new()
+    internal static Anomaly ReadAnomaly(BinaryReader r) => new()
     {
         Series = ReadSeries(r),
         Kind = (MetricKind)r.ReadByte(),
