@@ -22,9 +22,10 @@ namespace Aiops.Worker.Processing.Repartition;
 /// at its high watermark advances to the largest watermark this instance knows (its own stages' and
 /// those read from the internal topics), so the per-service stages, which close on the minimum of
 /// all sources, do not wait for it. Records that arrive on it later than that are counted late.</para>
-/// <para>State: with <c>Checkpoint:Enabled</c> each detection stage's baselines are saved per
-/// partition by <see cref="StageCheckpoints"/> and loaded on assignment (<see cref="Restore"/>);
-/// the rest of a stage's state (open buckets, pending shares, gates, open incidents) starts empty.</para>
+/// <para>State: with <c>Checkpoint:Enabled</c> each detection stage's baselines and episode gates
+/// are saved per partition by <see cref="StageCheckpoints"/>, and the correlation stage (held
+/// verdicts, graph, open incidents) under the verdicts partition, and loaded on assignment
+/// (<see cref="Restore"/>); open buckets and pending shares start empty.</para>
 /// </remarks>
 internal sealed class RepartitionRouter : ITelemetryProcessor
 {
@@ -51,6 +52,12 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
 
     /// <summary>The topics the consumer subscribes to besides the input topics.</summary>
     public string[] InternalTopics => [_options.RedTopic, _options.VerdictsTopic];
+
+    /// <summary>Stage C, when this instance holds the verdicts partition.</summary>
+    public CorrelationStage? Correlation => _correlation;
+
+    /// <summary>The verdicts topic's one partition (stage C's input and checkpoint name).</summary>
+    public TopicPartition VerdictsPartition => new(_options.VerdictsTopic, 0);
 
     /// <summary>Internal batches produced so far.</summary>
     public long BatchesProduced { get; private set; }
@@ -97,8 +104,9 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
     }
 
     /// <summary>
-    /// Loads the saved baselines of newly assigned input and RED partitions (after <see cref="Assign"/>)
-    /// and puts the offset each covers into <paramref name="resumeAt"/>, where the partition is then read from.
+    /// Loads the saved baselines and gates of newly assigned input and RED partitions, and the
+    /// correlation stage of the verdicts partition (after <see cref="Assign"/>), and puts the offset
+    /// each covers into <paramref name="resumeAt"/>, where the partition is then read from.
     /// </summary>
     public void Restore(IEnumerable<TopicPartition> partitions, StageCheckpoints checkpoints, Dictionary<TopicPartition, long> resumeAt)
     {
@@ -107,6 +115,10 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
             if (DetectionOf(p) is { } detection && checkpoints.Load(p, detection) is { } next)
             {
                 resumeAt[p] = next;
+            }
+            else if (p == VerdictsPartition && _correlation is not null && checkpoints.LoadCorrelation(p, _correlation) is { } covered)
+            {
+                resumeAt[p] = covered;
             }
         }
     }

@@ -17,16 +17,21 @@ namespace Aiops.Worker.Processing.Repartition;
 /// from the offset the state covers, so a moved partition keeps its baselines instead of relearning them.
 /// </summary>
 /// <remarks>
-/// Only the <see cref="Aiops.Detection.DetectorRegistry"/> snapshot is saved. The open RED buckets
-/// of an ingest stage, the pending shares of a merge stage, the episode gates and the correlation
-/// stage's open incidents are not: a partition that moves starts them empty from the covered offset
-/// (see docs/worker.md, "Repartitioning"). Format: magic <c>ARST</c>, version 1, covered offset,
-/// points and verdicts counted, then the registry snapshot. Consume thread only.
+/// Per input and RED partition: the <see cref="Aiops.Detection.DetectorRegistry"/> snapshot and the
+/// episode gates (<see cref="DetectionStage.SaveState"/>). Format: magic <c>ARST</c>, version 2,
+/// covered offset, points and verdicts counted, the registry snapshot, the gates. The verdicts
+/// partition (stage C) is saved the same way under its own name: magic <c>ARSC</c>, covered offset,
+/// then <see cref="CorrelationStage.SaveState"/> (held verdicts, graph, open incidents), so an
+/// incident open when the partition moves gets its updates and resolve from the new owner. The open
+/// RED buckets of an ingest stage and the pending shares of a merge stage are not saved here
+/// (see docs/worker.md, "Repartitioning"). Consume thread only.
 /// </remarks>
 internal sealed class StageCheckpoints : IDisposable
 {
     private const uint Magic = 0x54535241; // "ARST"
-    private const int Version = 1;
+    private const int Version = 2;
+    private const uint CorrelationMagic = 0x43535241; // "ARSC"
+    private const int CorrelationVersion = 1;
 
     private readonly IPartitionStateStore _store;
     private readonly WorkerMetrics _metrics;
@@ -52,44 +57,26 @@ internal sealed class StageCheckpoints : IDisposable
     /// Loads the partition's saved baselines into <paramref name="detection"/> and returns the
     /// offset they cover (where to resume), or null when none (or unreadable: logged, starts empty).
     /// </summary>
-    public long? Load(TopicPartition partition, DetectionStage detection)
+    public long? Load(TopicPartition partition, DetectionStage detection) => Restore(partition, reader =>
     {
-        var saved = _store.Load(partition);
-        if (saved is null)
+        if (reader.ReadUInt32() != Magic)
         {
-            return null;
+            throw new InvalidDataException("Not a stage state (magic); written with another Checkpoint:Scope or without Repartition:Enabled?");
         }
 
-        var where = _store.Describe(partition);
-        try
+        var version = reader.ReadInt32();
+        if (version != Version)
         {
-            using var stream = new MemoryStream(saved, writable: false);
-            using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-            if (reader.ReadUInt32() != Magic)
-            {
-                throw new InvalidDataException("Not a stage state (magic); written with another Checkpoint:Scope or without Repartition:Enabled?");
-            }
-
-            var version = reader.ReadInt32();
-            if (version != Version)
-            {
-                throw new InvalidDataException($"Stage state version {version} is not supported (this build reads version {Version}).");
-            }
-
-            var next = reader.ReadInt64();
-            var points = reader.ReadInt64();
-            var anomalies = reader.ReadInt64();
-            detection.Load(stream, points, anomalies);
-            _covered[partition] = next;
-            Log.CheckpointRestored(_logger, where, saved.Length);
-            return next;
+            throw new InvalidDataException($"Stage state version {version} is not supported (this build reads version {Version}).");
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or EndOfStreamException or FormatException)
-        {
-            Log.CheckpointUnreadable(_logger, where, ex.Message);
-            return null;
-        }
-    }
+
+        var next = reader.ReadInt64();
+        var points = reader.ReadInt64();
+        var anomalies = reader.ReadInt64();
+        detection.Load(reader.BaseStream, points, anomalies);
+        detection.LoadState(reader);
+        return next;
+    });
 
     /// <summary>
     /// Saves every stage whose partition was read past its last saved offset (when forced, or when
@@ -123,11 +110,17 @@ internal sealed class StageCheckpoints : IDisposable
             }
 
             detection.Save(_buffer);
+            using (var writer = new BinaryWriter(_buffer, Encoding.UTF8, leaveOpen: true))
+            {
+                detection.SaveState(writer);
+            }
+
             _store.Write(partition, _buffer.GetBuffer().AsSpan(0, (int)_buffer.Length));
             _written.Add((partition, next, _buffer.Length));
         }
 
         _stages.Clear();
+        WriteCorrelation(router, processed);
         if (!_store.Flush())
         {
             _written.Clear();
@@ -146,6 +139,19 @@ internal sealed class StageCheckpoints : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Loads the verdicts partition's saved correlation stage (stage C: held verdicts, graph, the
+    /// correlator's open incidents) into <paramref name="correlation"/> and returns the offset of
+    /// the verdicts partition it covers, or null when none (or unreadable: logged, starts empty).
+    /// </summary>
+    public long? LoadCorrelation(TopicPartition partition, CorrelationStage correlation) => Restore(partition, reader =>
+    {
+        Aiops.Topology.StateSection.ReadHeader(reader, CorrelationMagic, CorrelationVersion, "Correlation checkpoint");
+        var next = reader.ReadInt64();
+        correlation.LoadState(reader);
+        return next;
+    });
+
     /// <summary>Forgets what was saved for partitions this instance no longer holds.</summary>
     public void Forget(IEnumerable<TopicPartition> partitions)
     {
@@ -157,4 +163,61 @@ internal sealed class StageCheckpoints : IDisposable
 
     /// <inheritdoc/>
     public void Dispose() => _buffer.Dispose();
+
+    /// <summary>
+    /// Reads the partition's saved state through <paramref name="restore"/> (which returns the
+    /// offset it covers) and remembers that offset; null when there is none, or when it is
+    /// unreadable (logged: the partition starts empty).
+    /// </summary>
+    private long? Restore(TopicPartition partition, Func<BinaryReader, long> restore)
+    {
+        var saved = _store.Load(partition);
+        if (saved is null)
+        {
+            return null;
+        }
+
+        var where = _store.Describe(partition);
+        try
+        {
+            using var stream = new MemoryStream(saved, writable: false);
+            using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+            var next = restore(reader);
+            _covered[partition] = next;
+            Log.CheckpointRestored(_logger, where, saved.Length);
+            return next;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or EndOfStreamException or FormatException)
+        {
+            Log.CheckpointUnreadable(_logger, where, ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Stage C, when this instance holds the verdicts partition and read past its last save:
+    /// magic <c>ARSC</c>, version, the covered offset, then <see cref="CorrelationStage.SaveState"/>.
+    /// Its incident events were drained and acknowledged before this (the batch's close), so the
+    /// state holds none pending and a restore from it writes no event twice.
+    /// </summary>
+    private void WriteCorrelation(RepartitionRouter router, IReadOnlyDictionary<TopicPartition, long> processed)
+    {
+        if (router.Correlation is not { } correlation
+            || !processed.TryGetValue(router.VerdictsPartition, out var next)
+            || (_covered.TryGetValue(router.VerdictsPartition, out var saved) && saved == next))
+        {
+            return;
+        }
+
+        _buffer.SetLength(0);
+        using (var writer = new BinaryWriter(_buffer, Encoding.UTF8, leaveOpen: true))
+        {
+            Aiops.Topology.StateSection.WriteHeader(writer, CorrelationMagic, CorrelationVersion);
+            writer.Write(next);
+            correlation.SaveState(writer);
+        }
+
+        _store.Write(router.VerdictsPartition, _buffer.GetBuffer().AsSpan(0, (int)_buffer.Length));
+        _written.Add((router.VerdictsPartition, next, _buffer.Length));
+    }
 }
