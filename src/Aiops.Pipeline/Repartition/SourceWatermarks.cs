@@ -40,4 +40,35 @@ internal sealed class SourceWatermarks
 
         return min;
     }
+
+    /// <summary>Writes the expected count and each source's watermark, by source (a merge stage's checkpoint).</summary>
+    public void SaveState(BinaryWriter writer)
+    {
+        writer.Write(_expected);
+        var sources = new List<int>(_marks.Keys);
+        sources.Sort();
+        writer.Write(sources.Count);
+        foreach (int source in sources)
+        {
+            writer.Write(source);
+            writer.Write(_marks[source]);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote into these empty watermarks (same expected count).</summary>
+    public void LoadState(BinaryReader reader)
+    {
+        int expected = reader.ReadInt32();
+        if (expected != _expected)
+        {
+            throw new InvalidDataException($"The watermarks were saved for {expected} sources; this stage expects {_expected} (the input partition count changed).");
+        }
+
+        int n = Aiops.Topology.StateFraming.ReadCount(reader, 1 << 20, "source watermark");
+        for (int i = 0; i < n; i++)
+        {
+            int source = reader.ReadInt32();
+            _marks.Add(source, reader.ReadInt64());
+        }
+    }
 }
