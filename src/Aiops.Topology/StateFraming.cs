@@ -61,6 +61,11 @@ public static class StateFraming
         {
             throw new InvalidDataException($"The {section} is truncated.", e);
         }
+        catch (InvalidDataException e) when (!e.Message.Contains(section, StringComparison.Ordinal))
+        {
+            // A check inside the section (a count, a layout) or an inner section: say where it was.
+            throw new InvalidDataException($"{e.Message} (in the {section})", e);
+        }
         catch (Exception e) when (e is FormatException or OverflowException or ArgumentException or IndexOutOfRangeException or KeyNotFoundException)
         {
             throw new InvalidDataException($"The {section} is corrupt: {e.Message}", e);
