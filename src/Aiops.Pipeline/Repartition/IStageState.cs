@@ -12,6 +12,12 @@ namespace Aiops.Pipeline.Repartition;
 /// </remarks>
 public interface IStageState
 {
+    /// <summary>
+    /// Event time the state stands at (Unix ms): it can move without a record of the stage's own
+    /// partition (an idle input partition advanced by the others), and a checkpoint is then due.
+    /// </summary>
+    long WatermarkMs { get; }
+
     /// <summary>Writes the open state (a section with its own magic and version); O(state).</summary>
     void SaveState(BinaryWriter writer);
 

@@ -23,8 +23,8 @@ namespace Aiops.Worker.Processing.Repartition;
 /// those read from the internal topics), so the per-service stages, which close on the minimum of
 /// all sources, do not wait for it. Records that arrive on it later than that are counted late.</para>
 /// <para>State: with <c>Checkpoint:Enabled</c> each detection stage's baselines are saved per
-/// partition by <see cref="StageCheckpoints"/> and loaded on assignment (<see cref="Restore"/>);
-/// the rest of a stage's state (open buckets, pending shares, gates, open incidents) starts empty.</para>
+/// partition by <see cref="StageCheckpoints"/> with the ingest and merge stages' open state (open
+/// buckets, pending spans and shares), and loaded on assignment (<see cref="Restore"/>).</para>
 /// </remarks>
 internal sealed class RepartitionRouter : ITelemetryProcessor
 {
@@ -104,9 +104,18 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
     {
         foreach (var p in partitions)
         {
-            if (DetectionOf(p) is { } detection && checkpoints.Load(p, detection) is { } next)
+            if (DetectionOf(p) is { } detection)
             {
-                resumeAt[p] = next;
+                if (checkpoints.Load(p, detection, StateOf(p)) is { } next)
+                {
+                    resumeAt[p] = next;
+                }
+                else
+                {
+                    // None saved, or unreadable (perhaps after loading part of it): start the stages afresh.
+                    Revoke([p]);
+                    Assign([p]);
+                }
             }
         }
     }
@@ -124,6 +133,12 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
             into.Add((new TopicPartition(_options.RedTopic, partition), merge.Detection));
         }
     }
+
+    /// <summary>The open state (ingest or merge stage) of a held input or RED partition; null for the verdicts partition or one not held.</summary>
+    public IStageState? StateOf(TopicPartition partition) =>
+        string.Equals(partition.Topic, _options.RedTopic, StringComparison.Ordinal)
+            ? (_merge.TryGetValue(partition.Partition.Value, out var merge) ? merge.Stage : null)
+            : _ingest.TryGetValue(partition, out var ingest) ? ingest.Stage : null;
 
     /// <summary>The detection stage of a held input or RED partition; null for the verdicts partition or one not held.</summary>
     public DetectionStage? DetectionOf(TopicPartition partition) =>

@@ -17,16 +17,22 @@ namespace Aiops.Worker.Processing.Repartition;
 /// from the offset the state covers, so a moved partition keeps its baselines instead of relearning them.
 /// </summary>
 /// <remarks>
-/// Only the <see cref="Aiops.Detection.DetectorRegistry"/> snapshot is saved. The open RED buckets
-/// of an ingest stage, the pending shares of a merge stage, the episode gates and the correlation
-/// stage's open incidents are not: a partition that moves starts them empty from the covered offset
-/// (see docs/worker.md, "Repartitioning"). Format: magic <c>ARST</c>, version 1, covered offset,
-/// points and verdicts counted, then the registry snapshot. Consume thread only.
+/// Format: magic <c>ARST</c>, version 2, covered offset, points and verdicts counted, the registry
+/// snapshot, then the stage's open state (<see cref="IStageState"/>: an ingest stage's pending
+/// spans, open partial buckets, unsent graph facts and exemplars; a merge stage's pending shares,
+/// source watermarks and merged buckets), so a moved partition continues exactly where the state
+/// stands. A version-1 state (baselines only) still loads, with empty open state. A stage whose
+/// event time moved without a record (an idle input partition advanced) is saved again even
+/// though its offset did not move. The episode gates and the correlation stage are saved by their
+/// own paths. Consume thread only.
 /// </remarks>
 internal sealed class StageCheckpoints : IDisposable
 {
     private const uint Magic = 0x54535241; // "ARST"
-    private const int Version = 1;
+    private const int Version = 2;
+
+    /// <summary>The previous format: the baselines only.</summary>
+    private const int BaselinesOnlyVersion = 1;
 
     private readonly IPartitionStateStore _store;
     private readonly WorkerMetrics _metrics;
@@ -34,7 +40,8 @@ internal sealed class StageCheckpoints : IDisposable
     private readonly int _intervalMs;
     private readonly Stopwatch _sinceSave = new();
     private readonly Dictionary<TopicPartition, long> _covered = [];
-    private readonly List<(TopicPartition Partition, long Next, long Bytes)> _written = [];
+    private readonly Dictionary<TopicPartition, long> _coveredEventTime = [];
+    private readonly List<(TopicPartition Partition, long Next, long EventTime, long Bytes)> _written = [];
     private readonly List<(TopicPartition Partition, DetectionStage Detection)> _stages = [];
 
     /// <summary>One serialisation buffer for every save; it grows to the largest state and stays.</summary>
@@ -49,10 +56,11 @@ internal sealed class StageCheckpoints : IDisposable
     }
 
     /// <summary>
-    /// Loads the partition's saved baselines into <paramref name="detection"/> and returns the
-    /// offset they cover (where to resume), or null when none (or unreadable: logged, starts empty).
+    /// Loads the partition's saved baselines into <paramref name="detection"/> and its open state
+    /// into <paramref name="state"/>, and returns the offset they cover (where to resume), or null
+    /// when none (or unreadable: logged; the caller then starts the partition's stages afresh).
     /// </summary>
-    public long? Load(TopicPartition partition, DetectionStage detection)
+    public long? Load(TopicPartition partition, DetectionStage detection, IStageState? state)
     {
         var saved = _store.Load(partition);
         if (saved is null)
@@ -71,15 +79,21 @@ internal sealed class StageCheckpoints : IDisposable
             }
 
             var version = reader.ReadInt32();
-            if (version != Version)
+            if (version != Version && version != BaselinesOnlyVersion)
             {
-                throw new InvalidDataException($"Stage state version {version} is not supported (this build reads version {Version}).");
+                throw new InvalidDataException($"Stage state version {version} is not supported (this build reads versions {BaselinesOnlyVersion} and {Version}).");
             }
 
             var next = reader.ReadInt64();
             var points = reader.ReadInt64();
             var anomalies = reader.ReadInt64();
             detection.Load(stream, points, anomalies);
+            if (version == Version && state is not null)
+            {
+                state.LoadState(reader);
+                _coveredEventTime[partition] = state.WatermarkMs;
+            }
+
             _covered[partition] = next;
             Log.CheckpointRestored(_logger, where, saved.Length);
             return next;
@@ -107,7 +121,10 @@ internal sealed class StageCheckpoints : IDisposable
         router.DetectionStages(_stages);
         foreach (var (partition, detection) in _stages)
         {
-            if (!processed.TryGetValue(partition, out var next) || (_covered.TryGetValue(partition, out var saved) && saved == next))
+            var state = router.StateOf(partition);
+            if (!processed.TryGetValue(partition, out var next)
+                || (_covered.TryGetValue(partition, out var saved) && saved == next
+                    && (state is null || (_coveredEventTime.TryGetValue(partition, out var savedTime) && savedTime == state.WatermarkMs))))
             {
                 continue;
             }
@@ -123,8 +140,14 @@ internal sealed class StageCheckpoints : IDisposable
             }
 
             detection.Save(_buffer);
+            if (state is not null)
+            {
+                using var writer = new BinaryWriter(_buffer, Encoding.UTF8, leaveOpen: true);
+                state.SaveState(writer);
+            }
+
             _store.Write(partition, _buffer.GetBuffer().AsSpan(0, (int)_buffer.Length));
-            _written.Add((partition, next, _buffer.Length));
+            _written.Add((partition, next, state?.WatermarkMs ?? long.MinValue, _buffer.Length));
         }
 
         _stages.Clear();
@@ -134,9 +157,10 @@ internal sealed class StageCheckpoints : IDisposable
             return false;
         }
 
-        foreach (var (partition, next, bytes) in _written)
+        foreach (var (partition, next, eventTime, bytes) in _written)
         {
             _covered[partition] = next;
+            _coveredEventTime[partition] = eventTime;
             _metrics.Checkpointed();
             Log.CheckpointWritten(_logger, _store.Describe(partition), bytes);
         }
@@ -152,6 +176,7 @@ internal sealed class StageCheckpoints : IDisposable
         foreach (var p in partitions)
         {
             _covered.Remove(p);
+            _coveredEventTime.Remove(p);
         }
     }
 
