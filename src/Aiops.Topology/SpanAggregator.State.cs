@@ -392,31 +392,22 @@ public sealed partial class SpanAggregator
     /// <summary>Pending spans sorted by key (only looked up, never enumerated); the expiry queue in its order (it decides when each wait ends).</summary>
     private void WritePending(BinaryWriter writer)
     {
-        var clients = new List<KeyValuePair<SpanKey, PendingClient>>(_pendingClients);
-        clients.Sort(static (a, b) => CompareKeys(a.Key, b.Key));
-        writer.Write(clients.Count);
-        foreach (var (key, client) in clients)
+        WriteSorted(writer, _pendingClients, static (w, client) =>
         {
-            WriteKey(writer, key);
-            writer.Write(client.CallerId);
-            writer.Write(client.StartMs);
-            writer.Write(client.DurationMs);
-            writer.Write(client.Error);
-            StateFraming.WriteId(writer, client.TraceId);
-            StateFraming.WriteNullable(writer, client.PeerService);
-            StateFraming.WriteNullable(writer, client.ServerAddress);
-            writer.Write(client.DeadlineMs);
-        }
-
-        var servers = new List<KeyValuePair<SpanKey, PendingServer>>(_pendingServers);
-        servers.Sort(static (a, b) => CompareKeys(a.Key, b.Key));
-        writer.Write(servers.Count);
-        foreach (var (key, server) in servers)
+            w.Write(client.CallerId);
+            w.Write(client.StartMs);
+            w.Write(client.DurationMs);
+            w.Write(client.Error);
+            StateFraming.WriteId(w, client.TraceId);
+            StateFraming.WriteNullable(w, client.PeerService);
+            StateFraming.WriteNullable(w, client.ServerAddress);
+            w.Write(client.DeadlineMs);
+        });
+        WriteSorted(writer, _pendingServers, static (w, server) =>
         {
-            WriteKey(writer, key);
-            writer.Write(server.CalleeId);
-            writer.Write(server.DeadlineMs);
-        }
+            w.Write(server.CalleeId);
+            w.Write(server.DeadlineMs);
+        });
 
         writer.Write(_expiries.Count);
         foreach (var expiry in _expiries)
@@ -457,6 +448,18 @@ public sealed partial class SpanAggregator
             var key = ReadKey(reader);
             long deadline = reader.ReadInt64();
             _expiries.Enqueue(new PendingExpiry(key, deadline, reader.ReadBoolean()));
+        }
+    }
+
+    private static void WriteSorted<T>(BinaryWriter writer, Dictionary<SpanKey, T> pending, Action<BinaryWriter, T> write)
+    {
+        var entries = new List<KeyValuePair<SpanKey, T>>(pending);
+        entries.Sort(static (a, b) => CompareKeys(a.Key, b.Key));
+        writer.Write(entries.Count);
+        foreach (var (key, value) in entries)
+        {
+            WriteKey(writer, key);
+            write(writer, value);
         }
     }
 

@@ -81,13 +81,15 @@ public sealed class StageStateTests
 
     // ---- stage A ------------------------------------------------------------------------------
 
-    private sealed class Ingest
+    /// <summary>A stage with its detection stage, recording what it writes and the points it scores.</summary>
+    private sealed class Harness<T>
+        where T : IStageState
     {
-        public Ingest()
+        public Harness(int source, Func<PipelineOptions, DetectionStage, IStageSink, T> create)
         {
-            Detection = new DetectionStage(Options, Out, StageSources.Ingest(0, 0));
+            Detection = new DetectionStage(Options, Out, source);
             Detection.DetectionObserver = (point, result) => Scored.Add(Describe(point, result));
-            Stage = new IngestStage(Options, StageSources.Ingest(0, 0), Detection, Out);
+            Stage = create(Options, Detection, Out);
         }
 
         public PipelineOptions Options { get; } = new();
@@ -98,31 +100,9 @@ public sealed class StageStateTests
 
         public DetectionStage Detection { get; }
 
-        public IngestStage Stage { get; }
+        public T Stage { get; }
 
-        public void Feed(int from, int to)
-        {
-            for (int i = from; i < to; i++)
-            {
-                var record = Records[i];
-                if (record.IsSpan)
-                {
-                    Stage.AddSpan(record.Span);
-                }
-                else
-                {
-                    // Every CPU point carries an exemplar (a seeded trace id) so the exemplar store has state.
-                    if (record.Metric.Series.Metric.Contains("cpu", StringComparison.Ordinal))
-                    {
-                        Stage.AddExemplar(record.Metric.Series, record.Metric.TimestampMs, (UInt128)(ulong)(i + 1));
-                    }
-
-                    Stage.AddMetric(record.Metric);
-                }
-            }
-        }
-
-        /// <summary>The stage's state: the detectors' registry (saved beside it) and its open state.</summary>
+        /// <summary>The stage's checkpoint: the detectors' registry (saved beside it) and its open state.</summary>
         public byte[] Save()
         {
             using var buffer = new MemoryStream();
@@ -135,15 +115,39 @@ public sealed class StageStateTests
             return buffer.ToArray();
         }
 
-        public static Ingest Load(byte[] state)
+        /// <summary>Loads a checkpoint written by <see cref="Save"/> into this fresh harness; every byte is read.</summary>
+        public void Load(byte[] state)
         {
-            var ingest = new Ingest();
             using var buffer = new MemoryStream(state);
-            ingest.Detection.Load(buffer, 0, 0);
+            Detection.Load(buffer, 0, 0);
             using var reader = new BinaryReader(buffer);
-            ingest.Stage.LoadState(reader);
+            Stage.LoadState(reader);
             Assert.Equal(state.Length, buffer.Position);
-            return ingest;
+        }
+    }
+
+    private static Harness<IngestStage> NewIngest() =>
+        new(StageSources.Ingest(0, 0), static (options, detection, output) => new IngestStage(options, StageSources.Ingest(0, 0), detection, output));
+
+    private static void FeedIngest(IngestStage stage, int from, int to)
+    {
+        for (int i = from; i < to; i++)
+        {
+            var record = Records[i];
+            if (record.IsSpan)
+            {
+                stage.AddSpan(record.Span);
+            }
+            else
+            {
+                // Every CPU point carries an exemplar (a seeded trace id) so the exemplar store has state.
+                if (record.Metric.Series.Metric.Contains("cpu", StringComparison.Ordinal))
+                {
+                    stage.AddExemplar(record.Metric.Series, record.Metric.TimestampMs, (UInt128)(ulong)(i + 1));
+                }
+
+                stage.AddMetric(record.Metric);
+            }
         }
     }
 
@@ -162,16 +166,17 @@ public sealed class StageStateTests
     public void AnIngestStageRestoredAtACutWritesExactlyWhatTheUndisturbedOneWrites(double share)
     {
         int cut = CutAt(share);
-        var original = new Ingest();
-        original.Feed(0, cut);
+        var original = NewIngest();
+        FeedIngest(original.Stage, 0, cut);
         byte[] state = original.Save();
         int written = original.Out.Records.Count;
         int scored = original.Scored.Count;
 
-        var restored = Ingest.Load(state);
+        var restored = NewIngest();
+        restored.Load(state);
         Assert.Equal(state, restored.Save());
-        original.Feed(cut, Records.Count);
-        restored.Feed(cut, Records.Count);
+        FeedIngest(original.Stage, cut, Records.Count);
+        FeedIngest(restored.Stage, cut, Records.Count);
 
         var expected = OwnOutput(original.Out, written);
         Assert.True(expected.Count > 1_000, $"only {expected.Count} records after the cut");
@@ -210,54 +215,14 @@ public sealed class StageStateTests
         return sink.Records;
     }
 
-    private sealed class Merge
+    private static Harness<MergeStage> NewMerge() =>
+        new(StageSources.Merge(0), static (options, detection, output) => new MergeStage(options, StageSources.Merge(0), Inputs, detection, output));
+
+    private static void FeedMerge(MergeStage stage, int from, int to)
     {
-        public Merge()
+        for (int i = from; i < to; i++)
         {
-            Detection = new DetectionStage(Options, Out, StageSources.Merge(0));
-            Detection.DetectionObserver = (point, result) => Scored.Add(Describe(point, result));
-            Stage = new MergeStage(Options, StageSources.Merge(0), Inputs, Detection, Out);
-        }
-
-        public PipelineOptions Options { get; } = new();
-
-        public Recorder Out { get; } = new();
-
-        public List<string> Scored { get; } = [];
-
-        public DetectionStage Detection { get; }
-
-        public MergeStage Stage { get; }
-
-        public void Feed(int from, int to)
-        {
-            for (int i = from; i < to; i++)
-            {
-                Stage.Write(MergeInput[i]);
-            }
-        }
-
-        public byte[] Save()
-        {
-            using var buffer = new MemoryStream();
-            Detection.Save(buffer);
-            using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
-            {
-                Stage.SaveState(writer);
-            }
-
-            return buffer.ToArray();
-        }
-
-        public static Merge Load(byte[] state)
-        {
-            var merge = new Merge();
-            using var buffer = new MemoryStream(state);
-            merge.Detection.Load(buffer, 0, 0);
-            using var reader = new BinaryReader(buffer);
-            merge.Stage.LoadState(reader);
-            Assert.Equal(state.Length, buffer.Position);
-            return merge;
+            stage.Write(MergeInput[i]);
         }
     }
 
@@ -274,18 +239,19 @@ public sealed class StageStateTests
             cut++;
         }
 
-        var original = new Merge();
-        original.Feed(0, cut);
+        var original = NewMerge();
+        FeedMerge(original.Stage, 0, cut);
         Assert.True(original.Stage.PendingShares > 0, "the cut should leave shares waiting for their bucket to be due");
         byte[] state = original.Save();
         int written = original.Out.Records.Count;
         int scored = original.Scored.Count;
 
-        var restored = Merge.Load(state);
+        var restored = NewMerge();
+        restored.Load(state);
         Assert.Equal(state, restored.Save());
         Assert.Equal(original.Stage.PendingShares, restored.Stage.PendingShares);
-        original.Feed(cut, MergeInput.Count);
-        restored.Feed(cut, MergeInput.Count);
+        FeedMerge(original.Stage, cut, MergeInput.Count);
+        FeedMerge(restored.Stage, cut, MergeInput.Count);
 
         var expected = OwnOutput(original.Out, written);
         Assert.True(original.Scored.Count - scored > 1_000, $"only {original.Scored.Count - scored} points scored after the cut");
@@ -297,8 +263,8 @@ public sealed class StageStateTests
     [Fact]
     public void AMergeStageStateForAnotherNumberOfInputPartitionsIsRefused()
     {
-        var original = new Merge();
-        original.Feed(0, MergeInput.Count / 2);
+        var original = NewMerge();
+        FeedMerge(original.Stage, 0, MergeInput.Count / 2);
         byte[] state = original.Save();
 
         var options = new PipelineOptions();
