@@ -36,6 +36,9 @@ public sealed class EventTimePipeline
     private const uint SnapshotMagic = 0x50495041; // "APIP"
     private const int SnapshotVersion = 3;
 
+    /// <summary>The previous format: header and registry only (see <see cref="RestoreSnapshot"/>).</summary>
+    private const int BaselinesOnlyVersion = 2;
+
     private readonly PipelineOptions _options;
     private readonly DetectionStage _detection;
     private readonly IngestStage _ingest;
@@ -146,12 +149,17 @@ public sealed class EventTimePipeline
     public IReadOnlyList<IncidentEvent> TakeEvents() => _correlation.TakeEvents();
 
     /// <summary>
-    /// Writes the pipeline's checkpoint: a header (magic "APIP", version 3, watermark, counters),
-    /// detection's registry snapshot (every series' baseline and detector state), then the episode
-    /// gates (<see cref="DetectionStage.SaveState"/>) and the correlation stage's open state
-    /// (<see cref="CorrelationStage.SaveState"/>: held verdicts, the graph, the correlator's open
-    /// incidents), so a restart resumes without relearning and an incident open at the checkpoint
-    /// gets its later updates and resolve.
+    /// Writes the pipeline's checkpoint (version 3): a header (magic "APIP", version, watermark,
+    /// counters), detection's registry snapshot (every series' baseline and detector state), then
+    /// the open state of the ingest stage (spans waiting for their partner, open RED buckets, graph
+    /// facts not yet sent, metric exemplars; see <see cref="IngestStage.SaveState"/>), of the
+    /// merge stage (shares held for buckets not yet due, merged buckets' windows and exemplars; see
+    /// <see cref="MergeStage.SaveState"/>), the episode gates (<see cref="DetectionStage.SaveState"/>)
+    /// and the correlation stage (<see cref="CorrelationStage.SaveState"/>: held verdicts, the graph,
+    /// the correlator's open incidents). Restored and fed the records after the checkpoint, the
+    /// pipeline scores exactly the points an undisturbed one scores and gives the same incident
+    /// events: nothing is relearned or rescored, and an incident open at the checkpoint gets its
+    /// later updates and resolve.
     /// </summary>
     public void WriteSnapshot(Stream stream)
     {
@@ -172,16 +180,24 @@ public sealed class EventTimePipeline
         _detection.Save(stream);
         using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
         {
+            _ingest.SaveState(writer);
+            _merge.SaveState(writer);
             _detection.SaveState(writer);
             _correlation.SaveState(writer);
         }
     }
 
-    /// <summary>Restores state written by <see cref="WriteSnapshot"/>; throws <see cref="InvalidDataException"/> on a bad snapshot.</summary>
+    /// <summary>
+    /// Restores state written by <see cref="WriteSnapshot"/> into a freshly constructed pipeline;
+    /// throws <see cref="InvalidDataException"/> naming the bad section. A version-2 snapshot (the
+    /// previous format, baselines only) still loads: its baselines and counters are restored and
+    /// the open state starts empty, as it did with that format.
+    /// </summary>
     public void RestoreSnapshot(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
         long watermark, spans, points, anomalies, incidents, rejected;
+        int version;
         using (var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true))
         {
             try
@@ -192,10 +208,10 @@ public sealed class EventTimePipeline
                     throw new InvalidDataException($"Not a pipeline snapshot: magic 0x{magic:X8}, expected 0x{SnapshotMagic:X8}.");
                 }
 
-                var version = reader.ReadInt32();
-                if (version != SnapshotVersion)
+                version = reader.ReadInt32();
+                if (version != SnapshotVersion && version != BaselinesOnlyVersion)
                 {
-                    throw new InvalidDataException($"Pipeline snapshot version {version} is not supported (expected {SnapshotVersion}).");
+                    throw new InvalidDataException($"Pipeline snapshot version {version} is not supported (this build reads {BaselinesOnlyVersion} and {SnapshotVersion}).");
                 }
 
                 watermark = reader.ReadInt64();
@@ -212,12 +228,19 @@ public sealed class EventTimePipeline
         }
 
         _detection.Load(stream, points, anomalies);
-        _ingest.Restore(watermark, spans, rejected);
-        _correlation.Restore(incidents);
-        using (var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        if (version == BaselinesOnlyVersion)
         {
+            _ingest.Restore(watermark, spans, rejected);
+        }
+        else
+        {
+            using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            _ingest.LoadState(reader);
+            _merge.LoadState(reader);
             _detection.LoadState(reader);
             _correlation.LoadState(reader);
         }
+
+        _correlation.Restore(incidents);
     }
 }

@@ -93,7 +93,8 @@ public sealed class IncidentCorrelator
 {
     private const uint StateMagic = 0x52434941; // "AICR"
     private const int StateVersion = 1;
-    private const string StateName = "Incident correlator";
+    private const string StateName = "incident correlator state";
+    private const int MaxEntries = 1 << 24;
 
     private readonly ServiceGraph _graph;
     private readonly CorrelatorOptions _options;
@@ -276,14 +277,14 @@ public sealed class IncidentCorrelator
     public void SaveState(BinaryWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        StateSection.WriteHeader(writer, StateMagic, StateVersion);
+        StateFraming.WriteHeader(writer, StateMagic, StateVersion);
         writer.Write(_watermark);
         writer.Write(DuplicateAnomalies);
         writer.Write(IgnoredAnomalies);
         writer.Write(_seenOrder.Count);
         foreach (var (series, detector, timestampMs) in _seenOrder)
         {
-            WriteSeries(writer, series);
+            StateFraming.WriteSeries(writer, series);
             writer.Write((byte)detector);
             writer.Write(timestampMs);
         }
@@ -302,6 +303,8 @@ public sealed class IncidentCorrelator
         {
             incident.Write(writer);
         }
+
+        StateFraming.WriteEnd(writer, StateMagic);
     }
 
     /// <summary>
@@ -317,16 +320,15 @@ public sealed class IncidentCorrelator
             throw new InvalidOperationException("A correlator state loads into a freshly constructed correlator only.");
         }
 
-        StateSection.Load(StateName, () =>
+        StateFraming.Read(reader, StateMagic, StateVersion, StateName, _ =>
         {
-            StateSection.ReadHeader(reader, StateMagic, StateVersion, StateName);
             _watermark = reader.ReadInt64();
             DuplicateAnomalies = reader.ReadInt64();
             IgnoredAnomalies = reader.ReadInt64();
-            int seen = StateSection.ReadCount(reader, StateName);
+            int seen = StateFraming.ReadCount(reader, MaxEntries, StateName);
             for (int i = 0; i < seen; i++)
             {
-                var identity = (ReadSeries(reader), ReadDetector(reader), reader.ReadInt64());
+                var identity = (StateFraming.ReadSeries(reader), ReadDetector(reader), reader.ReadInt64());
                 if (!_seen.Add(identity))
                 {
                     throw new InvalidDataException($"{StateName} state repeats the verdict {identity.Item1} {identity.Item2} at {identity.Item3}.");
@@ -335,7 +337,7 @@ public sealed class IncidentCorrelator
                 _seenOrder.Enqueue(identity);
             }
 
-            int ids = StateSection.ReadCount(reader, StateName);
+            int ids = StateFraming.ReadCount(reader, MaxEntries, StateName);
             for (int i = 0; i < ids; i++)
             {
                 string id = reader.ReadString();
@@ -345,22 +347,13 @@ public sealed class IncidentCorrelator
                 }
             }
 
-            int open = StateSection.ReadCount(reader, StateName);
+            int open = StateFraming.ReadCount(reader, MaxEntries, StateName);
             for (int i = 0; i < open; i++)
             {
                 _open.Add(OpenIncident.Read(reader));
             }
         });
     }
-
-    private static void WriteSeries(BinaryWriter writer, SeriesKey series)
-    {
-        writer.Write(series.Service);
-        writer.Write(series.Metric);
-        writer.Write(series.Labels);
-    }
-
-    private static SeriesKey ReadSeries(BinaryReader reader) => new(reader.ReadString(), reader.ReadString(), reader.ReadString());
 
     private static DetectorKind ReadDetector(BinaryReader reader)
     {
@@ -386,8 +379,8 @@ public sealed class IncidentCorrelator
         writer.Write(signal.Score);
         writer.Write(signal.Observed);
         writer.Write(signal.Expected);
-        StateSection.WriteNullable(writer, signal.Detail);
-        StateSection.WriteStrings(writer, signal.ExemplarTraceIds);
+        StateFraming.WriteNullable(writer, signal.Detail);
+        StateFraming.WriteStrings(writer, signal.ExemplarTraceIds);
     }
 
     private static IncidentSignal ReadSignal(BinaryReader reader) => new()
@@ -406,8 +399,8 @@ public sealed class IncidentCorrelator
         Score = reader.ReadDouble(),
         Observed = reader.ReadDouble(),
         Expected = reader.ReadDouble(),
-        Detail = StateSection.ReadNullable(reader),
-        ExemplarTraceIds = StateSection.ReadStrings(reader, StateName),
+        Detail = StateFraming.ReadNullable(reader),
+        ExemplarTraceIds = StateFraming.ReadStrings(reader, MaxEntries, StateName),
     };
 
     /// <summary>A ranked candidate, its score parts in their own (insertion) order, which is the order the JSON writes them in.</summary>
@@ -424,8 +417,8 @@ public sealed class IncidentCorrelator
         }
 
         writer.Write(candidate.SinceMs);
-        StateSection.WriteStrings(writer, candidate.ExemplarTraceIds);
-        StateSection.WriteStrings(writer, candidate.Path);
+        StateFraming.WriteStrings(writer, candidate.ExemplarTraceIds);
+        StateFraming.WriteStrings(writer, candidate.Path);
         writer.Write((byte)candidate.Remediation);
         writer.Write(candidate.RemediationHint);
         writer.Write(candidate.ScoreParts.Count);
@@ -442,15 +435,15 @@ public sealed class IncidentCorrelator
         int rank = reader.ReadInt32();
         double score = reader.ReadDouble();
         bool isVirtual = reader.ReadBoolean();
-        var signals = new IncidentSignal[StateSection.ReadCount(reader, StateName)];
+        var signals = new IncidentSignal[StateFraming.ReadCount(reader, MaxEntries, StateName)];
         for (int i = 0; i < signals.Length; i++)
         {
             signals[i] = ReadSignal(reader);
         }
 
         long since = reader.ReadInt64();
-        var exemplars = StateSection.ReadStrings(reader, StateName);
-        var path = StateSection.ReadStrings(reader, StateName);
+        var exemplars = StateFraming.ReadStrings(reader, MaxEntries, StateName);
+        var path = StateFraming.ReadStrings(reader, MaxEntries, StateName);
         byte remediation = reader.ReadByte();
         if (remediation > (byte)RemediationKind.CaptureProfile)
         {
@@ -458,7 +451,7 @@ public sealed class IncidentCorrelator
         }
 
         string hint = reader.ReadString();
-        int parts = StateSection.ReadCount(reader, StateName);
+        int parts = StateFraming.ReadCount(reader, MaxEntries, StateName);
         var scoreParts = new Dictionary<string, double>(parts, StringComparer.Ordinal);
         for (int i = 0; i < parts; i++)
         {
@@ -596,7 +589,7 @@ public sealed class IncidentCorrelator
                 Fingerprint = reader.ReadString(),
                 Symptom = reader.ReadString(),
             };
-            int signals = StateSection.ReadCount(reader, StateName);
+            int signals = StateFraming.ReadCount(reader, MaxEntries, StateName);
             for (int i = 0; i < signals; i++)
             {
                 var signal = ReadSignal(reader);
@@ -609,13 +602,13 @@ public sealed class IncidentCorrelator
                 incident.SignalOrder.Add(key);
             }
 
-            int timestamps = StateSection.ReadCount(reader, StateName);
+            int timestamps = StateFraming.ReadCount(reader, MaxEntries, StateName);
             for (int i = 0; i < timestamps; i++)
             {
                 incident.EvidenceTimestamps.Add(reader.ReadInt64());
             }
 
-            var causes = new RootCauseCandidate[StateSection.ReadCount(reader, StateName)];
+            var causes = new RootCauseCandidate[StateFraming.ReadCount(reader, MaxEntries, StateName)];
             for (int i = 0; i < causes.Length; i++)
             {
                 causes[i] = ReadCandidate(reader);

@@ -282,6 +282,68 @@ internal sealed class LatencySketch
         }
     }
 
+    /// <summary>
+    /// Writes the sketch for a checkpoint: zero count, sum, max and the non-empty bins ascending by
+    /// key (the storage's offset and size are not state: the same bins give the same quantiles).
+    /// </summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        writer.Write(_zeroCount);
+        writer.Write(_sum);
+        writer.Write(_max);
+        int n = 0;
+        if (_nonZeroCount > 0)
+        {
+            for (int i = _minIndex; i <= _maxIndex; i++)
+            {
+                n += _bins[i - _offset] != 0 ? 1 : 0;
+            }
+        }
+
+        writer.Write(n);
+        if (n == 0)
+        {
+            return;
+        }
+
+        for (int i = _minIndex; i <= _maxIndex; i++)
+        {
+            int c = _bins[i - _offset];
+            if (c != 0)
+            {
+                writer.Write(i);
+                writer.Write(c);
+            }
+        }
+    }
+
+    /// <summary>Replaces the content with one written by <see cref="WriteState"/>; keys must ascend and counts be positive.</summary>
+    public void ReadState(BinaryReader reader)
+    {
+        Clear();
+        _zeroCount = reader.ReadInt64();
+        _sum = reader.ReadDouble();
+        _max = reader.ReadDouble();
+        // A bin key is a ceil(log_γ x) for x in [1e-3, 1e7]: far fewer than 1 << 16 of them at any α the options allow.
+        int n = StateFraming.ReadCount(reader, 1 << 16, "sketch bin");
+        // Keys outside the clamped value range would only come from a corrupt section (and could make the store huge).
+        int lowest = (int)Math.Floor(Math.Log(MinValue) * _inverseLogGamma);
+        int highest = (int)Math.Ceiling(Math.Log(MaxValue) * _inverseLogGamma);
+        int previous = int.MinValue;
+        for (int b = 0; b < n; b++)
+        {
+            int key = reader.ReadInt32();
+            int count = reader.ReadInt32();
+            if (key <= previous || key < lowest || key > highest || count <= 0)
+            {
+                throw new InvalidDataException($"Saved sketch bin {b} (key {key}, count {count}) is out of order, out of range or empty.");
+            }
+
+            previous = key;
+            AddToIndex(key, count);
+        }
+    }
+
     private void AddToIndex(int index, int count)
     {
         if (_nonZeroCount == 0)

@@ -75,4 +75,86 @@ public sealed class RedPartial
 
     /// <summary>How many of the failed exemplars are set (0 to 2).</summary>
     public int FailedCount { get; init; }
+
+    /// <summary>
+    /// Writes the share in the binary layout of the repartition topic and of the checkpoints that
+    /// hold pending shares (service, scope, key, bucket, counts, bins as key/count pairs, sum, max,
+    /// exemplars), so both read it with <see cref="Read"/>.
+    /// </summary>
+    public void Write(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Service);
+        writer.Write((byte)Scope);
+        StateFraming.WriteNullable(writer, ScopeKey);
+        writer.Write(BucketStartMs);
+        writer.Write(Count);
+        writer.Write(Errors);
+        writer.Write(ZeroCount);
+        writer.Write(BinKeys.Length);
+        for (int i = 0; i < BinKeys.Length; i++)
+        {
+            writer.Write(BinKeys[i]);
+            writer.Write(BinCounts[i]);
+        }
+
+        writer.Write(Sum);
+        writer.Write(Max);
+        StateFraming.WriteId(writer, SlowestTrace);
+        writer.Write(SlowestMs);
+        StateFraming.WriteId(writer, FailedTrace0);
+        StateFraming.WriteId(writer, FailedTrace1);
+        writer.Write((byte)FailedCount);
+    }
+
+    /// <summary>Reads a share written by <see cref="Write"/>; throws <see cref="InvalidDataException"/> on an unknown scope or an impossible bin count.</summary>
+    public static RedPartial Read(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        string service = reader.ReadString();
+        byte scope = reader.ReadByte();
+        if (scope > (byte)RedPartialScope.Edge)
+        {
+            throw new InvalidDataException($"Unknown RED partial scope {scope}.");
+        }
+
+        string? scopeKey = StateFraming.ReadNullable(reader);
+        long bucket = reader.ReadInt64();
+        long count = reader.ReadInt64();
+        long errors = reader.ReadInt64();
+        long zero = reader.ReadInt64();
+        int bins = reader.ReadInt32();
+        if (bins < 0 || bins > (reader.BaseStream.Length - reader.BaseStream.Position) / 8)
+        {
+            throw new InvalidDataException($"RED partial claims {bins} sketch bins.");
+        }
+
+        var keys = new int[bins];
+        var counts = new int[bins];
+        for (int i = 0; i < bins; i++)
+        {
+            keys[i] = reader.ReadInt32();
+            counts[i] = reader.ReadInt32();
+        }
+
+        return new RedPartial
+        {
+            Service = service,
+            Scope = (RedPartialScope)scope,
+            ScopeKey = scopeKey,
+            BucketStartMs = bucket,
+            Count = count,
+            Errors = errors,
+            ZeroCount = zero,
+            BinKeys = keys,
+            BinCounts = counts,
+            Sum = reader.ReadDouble(),
+            Max = reader.ReadDouble(),
+            SlowestTrace = StateFraming.ReadId(reader),
+            SlowestMs = reader.ReadDouble(),
+            FailedTrace0 = StateFraming.ReadId(reader),
+            FailedTrace1 = StateFraming.ReadId(reader),
+            FailedCount = reader.ReadByte(),
+        };
+    }
 }

@@ -156,6 +156,57 @@ internal sealed class RedWindow
         _next = (i + 1) % _starts.Length;
     }
 
+    /// <summary>
+    /// Writes the ring for a checkpoint: the write position and every slot; a slot's sketch only
+    /// when it counted requests (an empty slot keeps a stale sketch <see cref="Extend"/> never reads).
+    /// </summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        writer.Write(_starts.Length);
+        writer.Write(_next);
+        for (int i = 0; i < _starts.Length; i++)
+        {
+            writer.Write(_starts[i]);
+            writer.Write(_counts[i]);
+            writer.Write(_errors[i]);
+            if (_counts[i] != 0)
+            {
+                _sketches[i].WriteState(writer);
+            }
+        }
+    }
+
+    /// <summary>Reads a ring written by <see cref="WriteState"/> into this one (same capacity).</summary>
+    public void ReadState(BinaryReader reader)
+    {
+        int capacity = reader.ReadInt32();
+        if (capacity != _starts.Length)
+        {
+            throw new InvalidDataException($"A saved RED window holds {capacity} buckets; this one {_starts.Length} (TopologyOptions.MaxWindowBuckets changed).");
+        }
+
+        _next = reader.ReadInt32();
+        if (_next < 0 || _next >= capacity)
+        {
+            throw new InvalidDataException($"A saved RED window's position {_next} is outside [0, {capacity}).");
+        }
+
+        for (int i = 0; i < capacity; i++)
+        {
+            _starts[i] = reader.ReadInt64();
+            _counts[i] = reader.ReadInt64();
+            _errors[i] = reader.ReadInt64();
+            if (_counts[i] != 0)
+            {
+                _sketches[i].ReadState(reader);
+            }
+            else
+            {
+                _sketches[i].Clear();
+            }
+        }
+    }
+
     /// <summary>Keeps an empty bucket (no sketch to swap).</summary>
     public void KeepEmpty(long start)
     {
@@ -433,6 +484,116 @@ internal sealed class RedSeries
         if (Edge is { } edge)
         {
             edge.CallRate = 0;
+        }
+    }
+
+    /// <summary>
+    /// Writes what the series accumulated for a checkpoint (its identity, written by the
+    /// aggregator, is not repeated): the data range, the open buckets with their sketches and
+    /// exemplars, the kept exemplars of closed buckets and the low-traffic window. A slot's position
+    /// follows from its bucket start, so only occupied slots are written.
+    /// </summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        writer.Write(WindowBuckets);
+        writer.Write(FirstBucket);
+        writer.Write(LastDataBucket);
+        writer.Write(OpenCount);
+        foreach (var slot in _open)
+        {
+            if (slot.Start == RedBucket.Empty)
+            {
+                continue;
+            }
+
+            writer.Write(slot.Start);
+            writer.Write(slot.Count);
+            writer.Write(slot.Errors);
+            slot.Sketch.WriteState(writer);
+            StateFraming.WriteId(writer, slot.SlowestTrace);
+            writer.Write(slot.SlowestMs);
+            StateFraming.WriteId(writer, slot.FailedTrace0);
+            StateFraming.WriteId(writer, slot.FailedTrace1);
+            writer.Write((byte)slot.FailedCount);
+        }
+
+        int kept = 0;
+        foreach (ref readonly var k in _kept.AsSpan())
+        {
+            kept += k.Start != RedBucket.Empty ? 1 : 0;
+        }
+
+        writer.Write(kept);
+        foreach (ref readonly var k in _kept.AsSpan())
+        {
+            if (k.Start != RedBucket.Empty)
+            {
+                writer.Write(k.Start);
+                StateFraming.WriteId(writer, k.Slowest);
+                StateFraming.WriteId(writer, k.Failed0);
+                StateFraming.WriteId(writer, k.Failed1);
+                writer.Write((byte)k.FailedCount);
+            }
+        }
+
+        writer.Write(_window is not null);
+        _window?.WriteState(writer);
+    }
+
+    /// <summary>Reads what <see cref="WriteState"/> wrote into this freshly created series (same options).</summary>
+    public void ReadState(BinaryReader reader)
+    {
+        WindowBuckets = reader.ReadInt32();
+        FirstBucket = reader.ReadInt64();
+        LastDataBucket = reader.ReadInt64();
+        int open = StateFraming.ReadCount(reader, _open.Length, "open RED bucket");
+        OpenCount = open;
+        for (int b = 0; b < open; b++)
+        {
+            long start = reader.ReadInt64();
+            var slot = start == RedBucket.Empty || start % _width != 0 ? null : SlotFor(start);
+            if (slot is null || slot.Start != RedBucket.Empty)
+            {
+                throw new InvalidDataException($"Saved open RED bucket {start} of {Requests} is not a free bucket start.");
+            }
+
+            slot.Reset(start);
+            slot.Count = reader.ReadInt64();
+            slot.Errors = reader.ReadInt64();
+            slot.Sketch.ReadState(reader);
+            slot.SlowestTrace = StateFraming.ReadId(reader);
+            slot.SlowestMs = reader.ReadDouble();
+            slot.FailedTrace0 = StateFraming.ReadId(reader);
+            slot.FailedTrace1 = StateFraming.ReadId(reader);
+            slot.FailedCount = reader.ReadByte();
+        }
+
+        int kept = StateFraming.ReadCount(reader, _kept.Length, "kept exemplar");
+        for (int k = 0; k < kept; k++)
+        {
+            long start = reader.ReadInt64();
+            ref var entry = ref _kept[KeptIndex(start)];
+            if (start == RedBucket.Empty || entry.Start != RedBucket.Empty)
+            {
+                throw new InvalidDataException($"Saved exemplars of bucket {start} of {Requests} collide with another bucket's.");
+            }
+
+            entry.Start = start;
+            entry.Slowest = StateFraming.ReadId(reader);
+            entry.Failed0 = StateFraming.ReadId(reader);
+            entry.Failed1 = StateFraming.ReadId(reader);
+            entry.FailedCount = reader.ReadByte();
+        }
+
+        if (reader.ReadBoolean())
+        {
+            if (_maxWindowBuckets <= 1)
+            {
+                throw new InvalidDataException($"{Requests} was saved with a low-traffic window, which these options do not have (TopologyOptions.MaxWindowBuckets).");
+            }
+
+            _window = new RedWindow(_maxWindowBuckets - 1, _accuracy);
+            _window.ReadState(reader);
         }
     }
 

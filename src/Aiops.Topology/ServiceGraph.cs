@@ -239,7 +239,8 @@ public sealed class ServiceGraph
     private readonly Dictionary<(string Caller, string Callee), ServiceEdge> _edges = new();
     private const uint StateMagic = 0x52475341; // "ASGR"
     private const int StateVersion = 1;
-    private const string StateName = "Service graph";
+    private const string StateName = "service graph state";
+    private const int MaxEntries = 1 << 24;
 
     private long _nextEdgeSequence;
 
@@ -534,7 +535,7 @@ public sealed class ServiceGraph
     public void SaveState(BinaryWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        StateSection.WriteHeader(writer, StateMagic, StateVersion);
+        StateFraming.WriteHeader(writer, StateMagic, StateVersion);
         var names = new List<string>(_nodes.Keys);
         names.Sort(StringComparer.Ordinal);
         writer.Write(names.Count);
@@ -544,8 +545,8 @@ public sealed class ServiceGraph
             writer.Write(node.Name);
             writer.Write(node.FirstSeenMs);
             writer.Write(node.LastSeenMs);
-            StateSection.WriteNullable(writer, node.LatestVersion);
-            StateSection.WriteNullable(writer, node.PreviousVersion);
+            StateFraming.WriteNullable(writer, node.LatestVersion);
+            StateFraming.WriteNullable(writer, node.PreviousVersion);
             writer.Write(node.LastVersionChangeMs.HasValue);
             writer.Write(node.LastVersionChangeMs.GetValueOrDefault());
             var instances = new List<string>(node.Instances.Keys);
@@ -555,8 +556,8 @@ public sealed class ServiceGraph
             {
                 var info = node.Instances[instance];
                 writer.Write(info.Instance);
-                StateSection.WriteNullable(writer, info.Version);
-                StateSection.WriteNullable(writer, info.PreviousVersion);
+                StateFraming.WriteNullable(writer, info.Version);
+                StateFraming.WriteNullable(writer, info.PreviousVersion);
                 writer.Write(info.FirstSeenMs);
                 writer.Write(info.LastSeenMs);
                 writer.Write(info.VersionSinceMs);
@@ -584,6 +585,7 @@ public sealed class ServiceGraph
         }
 
         writer.Write(_nextEdgeSequence);
+        StateFraming.WriteEnd(writer, StateMagic);
     }
 
     /// <summary>
@@ -599,10 +601,9 @@ public sealed class ServiceGraph
             throw new InvalidOperationException("A service graph state loads into an empty graph only.");
         }
 
-        StateSection.Load(StateName, () =>
+        StateFraming.Read(reader, StateMagic, StateVersion, StateName, _ =>
         {
-            StateSection.ReadHeader(reader, StateMagic, StateVersion, StateName);
-            int nodes = StateSection.ReadCount(reader, StateName);
+            int nodes = StateFraming.ReadCount(reader, MaxEntries, StateName);
             for (int n = 0; n < nodes; n++)
             {
                 string name = reader.ReadString();
@@ -612,17 +613,17 @@ public sealed class ServiceGraph
                 }
 
                 var node = new ServiceNode(name, KindOf(name), reader.ReadInt64()) { LastSeenMs = reader.ReadInt64() };
-                node.LatestVersion = StateSection.ReadNullable(reader);
-                node.PreviousVersion = StateSection.ReadNullable(reader);
+                node.LatestVersion = StateFraming.ReadNullable(reader);
+                node.PreviousVersion = StateFraming.ReadNullable(reader);
                 bool changed = reader.ReadBoolean();
                 long changeMs = reader.ReadInt64();
                 node.LastVersionChangeMs = changed ? changeMs : null;
-                int instances = StateSection.ReadCount(reader, StateName);
+                int instances = StateFraming.ReadCount(reader, MaxEntries, StateName);
                 for (int i = 0; i < instances; i++)
                 {
                     string instance = reader.ReadString();
-                    string? version = StateSection.ReadNullable(reader);
-                    string? previous = StateSection.ReadNullable(reader);
+                    string? version = StateFraming.ReadNullable(reader);
+                    string? previous = StateFraming.ReadNullable(reader);
                     var info = new ServiceInstanceInfo(instance, version, reader.ReadInt64())
                     {
                         PreviousVersion = previous,
@@ -639,7 +640,7 @@ public sealed class ServiceGraph
                 _graph.AddVertex(name);
             }
 
-            int edges = StateSection.ReadCount(reader, StateName);
+            int edges = StateFraming.ReadCount(reader, MaxEntries, StateName);
             for (int e = 0; e < edges; e++)
             {
                 string source = reader.ReadString();

@@ -57,7 +57,7 @@ public sealed class TopologyCounters
 /// b + width + <see cref="TopologyOptions.PairingWaitMs"/>, so late pairings still land.
 /// Not thread-safe: one pipeline owns one aggregator.</para>
 /// </remarks>
-public sealed class SpanAggregator
+public sealed partial class SpanAggregator
 {
     private const string OtherKey = "_other";
 

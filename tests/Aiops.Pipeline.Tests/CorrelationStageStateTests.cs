@@ -190,7 +190,7 @@ public sealed class CorrelationStageStateTests
         foreach (int length in new[] { 6, state.Length / 3, state.Length - 3 })
         {
             var e = Assert.Throws<InvalidDataException>(() => target.LoadState(new BinaryReader(new MemoryStream(state[..length]))));
-            Assert.Matches("Correlation stage|Service graph|Incident correlator", e.Message);
+            Assert.Matches("correlation stage state|service graph state|incident correlator state", e.Message);
             Assert.Equal(before, Save(target));
         }
     }

@@ -166,7 +166,7 @@ public sealed class DetectionStageStateTests
 
         var cut = stream.ToArray()[..(int)(stream.Length - 5)];
         var e = Assert.Throws<InvalidDataException>(() => NewStage(new RecordingSink()).LoadState(new BinaryReader(new MemoryStream(cut))));
-        Assert.Contains("Detection gates", e.Message, StringComparison.Ordinal);
+        Assert.Contains("detection gates state", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -178,7 +178,7 @@ public sealed class DetectionStageStateTests
         stream.Position = 0;
 
         var e = Assert.Throws<InvalidDataException>(() => NewStage(new RecordingSink()).LoadState(new BinaryReader(stream)));
-        Assert.Contains("Not a Detection gates state", e.Message, StringComparison.Ordinal);
+        Assert.Contains("The detection gates state does not start with its magic", e.Message, StringComparison.Ordinal);
     }
 
     /// <summary>Keeps what a stage writes.</summary>

@@ -233,7 +233,7 @@ public sealed class IncidentCorrelatorStateTests
 
         var cut = stream.ToArray()[..(int)(stream.Length / 2)];
         var e = Assert.Throws<InvalidDataException>(() => new IncidentCorrelator(new ServiceGraph(), Options()).LoadState(new BinaryReader(new MemoryStream(cut))));
-        Assert.Contains("Incident correlator", e.Message, StringComparison.Ordinal);
+        Assert.Contains("incident correlator state", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -249,7 +249,7 @@ public sealed class IncidentCorrelatorStateTests
 
         stream.Position = 0;
         var e = Assert.Throws<InvalidDataException>(() => new IncidentCorrelator(new ServiceGraph()).LoadState(new BinaryReader(stream)));
-        Assert.Contains("Not a Incident correlator state", e.Message, StringComparison.Ordinal);
+        Assert.Contains("The incident correlator state does not start with its magic", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

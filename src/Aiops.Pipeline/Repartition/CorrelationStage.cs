@@ -22,7 +22,8 @@ public sealed class CorrelationStage : IStageSink
 {
     private const uint StateMagic = 0x54534341; // "ACST"
     private const int StateVersion = 1;
-    private const string StateName = "Correlation stage";
+    private const string StateName = "correlation stage state";
+    private const int MaxEntries = 1 << 24;
 
     private readonly PipelineOptions _options;
     private readonly int _sources;
@@ -102,7 +103,7 @@ public sealed class CorrelationStage : IStageSink
     public void SaveState(BinaryWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        StateSection.WriteHeader(writer, StateMagic, StateVersion);
+        StateFraming.WriteHeader(writer, StateMagic, StateVersion);
         _marks.SaveState(writer);
         writer.Write(_watermarkMs);
         writer.Write(_gridMs);
@@ -122,13 +123,14 @@ public sealed class CorrelationStage : IStageSink
             StageRecordCodec.WriteAnomaly(writer, _latestVerdicts[key]);
         }
 
-        StateSection.WriteStrings(writer, _currentExemplars);
+        StateFraming.WriteStrings(writer, _currentExemplars);
         writer.Write(_pending.Count);
         foreach (var e in _pending)
         {
             WriteEvent(writer, e);
         }
 
+        StateFraming.WriteEnd(writer, StateMagic);
         _graph.SaveState(writer);
         _correlator.SaveState(writer);
     }
@@ -147,15 +149,14 @@ public sealed class CorrelationStage : IStageSink
         var latest = new Dictionary<(SeriesKey Series, DetectorKind Detector), Anomaly>();
         IReadOnlyList<string> exemplars = [];
         var pending = new List<IncidentEvent>();
-        StateSection.Load(StateName, () =>
+        StateFraming.Read(reader, StateMagic, StateVersion, StateName, _ =>
         {
-            StateSection.ReadHeader(reader, StateMagic, StateVersion, StateName);
-            marks.LoadState(reader, StateName);
+            marks.LoadState(reader);
             watermark = reader.ReadInt64();
             grid = reader.ReadInt64();
             ageOut = reader.ReadInt64();
             incidents = reader.ReadInt64();
-            int count = StateSection.ReadCount(reader, StateName, 13);
+            int count = StateFraming.ReadCount(reader, MaxEntries, StateName);
             for (int i = 0; i < count; i++)
             {
                 var record = StageRecordCodec.Read(reader);
@@ -167,15 +168,15 @@ public sealed class CorrelationStage : IStageSink
                 held.Add(record);
             }
 
-            count = StateSection.ReadCount(reader, StateName);
+            count = StateFraming.ReadCount(reader, MaxEntries, StateName);
             for (int i = 0; i < count; i++)
             {
                 var anomaly = StageRecordCodec.ReadAnomaly(reader);
                 latest[(anomaly.Series, anomaly.Detector)] = anomaly;
             }
 
-            exemplars = StateSection.ReadStrings(reader, StateName);
-            count = StateSection.ReadCount(reader, StateName);
+            exemplars = StateFraming.ReadStrings(reader, MaxEntries, StateName);
+            count = StateFraming.ReadCount(reader, MaxEntries, StateName);
             for (int i = 0; i < count; i++)
             {
                 pending.Add(ReadEvent(reader));
@@ -217,7 +218,7 @@ public sealed class CorrelationStage : IStageSink
         writer.Write(e.ResolvedAtMs.HasValue);
         writer.Write(e.ResolvedAtMs.GetValueOrDefault());
         writer.Write(e.Summary);
-        StateSection.WriteStrings(writer, e.AffectedNodes);
+        StateFraming.WriteStrings(writer, e.AffectedNodes);
         writer.Write(e.RootCauses.Count);
         foreach (var cause in e.RootCauses)
         {
@@ -226,9 +227,9 @@ public sealed class CorrelationStage : IStageSink
             writer.Write(cause.Score);
             writer.Write(cause.OnsetMs);
             WriteAnomalies(writer, cause.Evidence);
-            StateSection.WriteStrings(writer, cause.Path);
-            StateSection.WriteStrings(writer, cause.ExemplarTraceIds);
-            StateSection.WriteNullable(writer, cause.Hint);
+            StateFraming.WriteStrings(writer, cause.Path);
+            StateFraming.WriteStrings(writer, cause.ExemplarTraceIds);
+            StateFraming.WriteNullable(writer, cause.Hint);
         }
 
         WriteAnomalies(writer, e.Anomalies);
@@ -248,8 +249,8 @@ public sealed class CorrelationStage : IStageSink
         bool resolved = reader.ReadBoolean();
         long resolvedAt = reader.ReadInt64();
         string summary = reader.ReadString();
-        var nodes = StateSection.ReadStrings(reader, StateName);
-        var causes = new RankedCause[StateSection.ReadCount(reader, StateName)];
+        var nodes = StateFraming.ReadStrings(reader, MaxEntries, StateName);
+        var causes = new RankedCause[StateFraming.ReadCount(reader, MaxEntries, StateName)];
         for (int i = 0; i < causes.Length; i++)
         {
             causes[i] = new RankedCause
@@ -259,9 +260,9 @@ public sealed class CorrelationStage : IStageSink
                 Score = reader.ReadDouble(),
                 OnsetMs = reader.ReadInt64(),
                 Evidence = ReadAnomalies(reader),
-                Path = StateSection.ReadStrings(reader, StateName),
-                ExemplarTraceIds = StateSection.ReadStrings(reader, StateName),
-                Hint = StateSection.ReadNullable(reader),
+                Path = StateFraming.ReadStrings(reader, MaxEntries, StateName),
+                ExemplarTraceIds = StateFraming.ReadStrings(reader, MaxEntries, StateName),
+                Hint = StateFraming.ReadNullable(reader),
             };
         }
 
@@ -290,7 +291,7 @@ public sealed class CorrelationStage : IStageSink
 
     private static Anomaly[] ReadAnomalies(BinaryReader reader)
     {
-        var anomalies = new Anomaly[StateSection.ReadCount(reader, StateName)];
+        var anomalies = new Anomaly[StateFraming.ReadCount(reader, MaxEntries, StateName)];
         for (int i = 0; i < anomalies.Length; i++)
         {
             anomalies[i] = StageRecordCodec.ReadAnomaly(reader);

@@ -18,7 +18,8 @@ public sealed class DetectionStage
 {
     private const uint GatesMagic = 0x54474441; // "ADGT"
     private const int GatesVersion = 1;
-    private const string GatesName = "Detection gates";
+    private const string GatesName = "detection gates state";
+    private const int MaxEntries = 1 << 24;
 
     private readonly PipelineOptions _options;
     private readonly HashSet<string> _serviceMetrics;
@@ -105,11 +106,11 @@ public sealed class DetectionStage
     public void SaveState(BinaryWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        StateSection.WriteHeader(writer, GatesMagic, GatesVersion);
+        StateFraming.WriteHeader(writer, GatesMagic, GatesVersion);
         writer.Write(_suppressed);
         writer.Write(_emitAtMs);
-        StateSection.WriteNullable(writer, _countService);
-        StateSection.WriteNullable(writer, _countLabels);
+        StateFraming.WriteNullable(writer, _countService);
+        StateFraming.WriteNullable(writer, _countLabels);
         writer.Write(_countRequests);
         var series = new List<SeriesKey>(_gates.Keys);
         series.Sort(static (a, b) => CorrelationStage.CompareSeries(a, b));
@@ -138,6 +139,8 @@ public sealed class DetectionStage
                 }
             }
         }
+
+        StateFraming.WriteEnd(writer, GatesMagic);
     }
 
     /// <summary>
@@ -152,15 +155,14 @@ public sealed class DetectionStage
         string? countService = null, countLabels = null;
         double countRequests = 0;
         var gates = new Dictionary<SeriesKey, SeriesGate>();
-        StateSection.Load(GatesName, () =>
+        StateFraming.Read(reader, GatesMagic, GatesVersion, GatesName, _ =>
         {
-            StateSection.ReadHeader(reader, GatesMagic, GatesVersion, GatesName);
             suppressed = reader.ReadInt64();
             emitAt = reader.ReadInt64();
-            countService = StateSection.ReadNullable(reader);
-            countLabels = StateSection.ReadNullable(reader);
+            countService = StateFraming.ReadNullable(reader);
+            countLabels = StateFraming.ReadNullable(reader);
             countRequests = reader.ReadDouble();
-            int count = StateSection.ReadCount(reader, GatesName);
+            int count = StateFraming.ReadCount(reader, MaxEntries, GatesName);
             for (int i = 0; i < count; i++)
             {
                 var key = new SeriesKey(reader.ReadString(), reader.ReadString(), reader.ReadString());
@@ -177,7 +179,7 @@ public sealed class DetectionStage
                 };
                 if (reader.ReadBoolean())
                 {
-                    int held = StateSection.ReadCount(reader, GatesName);
+                    int held = StateFraming.ReadCount(reader, MaxEntries, GatesName);
                     gate.Held = new List<Anomaly>(held);
                     for (int h = 0; h < held; h++)
                     {

@@ -16,33 +16,6 @@ internal sealed class SourceWatermarks
         _expected = expected;
     }
 
-    /// <summary>The sources' watermarks, sorted by source id (count, then source and mark each).</summary>
-    public void SaveState(BinaryWriter writer)
-    {
-        var sources = new List<int>(_marks.Keys);
-        sources.Sort();
-        writer.Write(sources.Count);
-        foreach (int source in sources)
-        {
-            writer.Write(source);
-            writer.Write(_marks[source]);
-        }
-    }
-
-    /// <summary>Loads watermarks written by <see cref="SaveState"/>; <paramref name="section"/> names the owner in errors.</summary>
-    public void LoadState(BinaryReader reader, string section)
-    {
-        int count = Aiops.Topology.StateSection.ReadCount(reader, section, 12);
-        for (int i = 0; i < count; i++)
-        {
-            int source = reader.ReadInt32();
-            if (!_marks.TryAdd(source, reader.ReadInt64()))
-            {
-                throw new InvalidDataException($"{section} state repeats the watermark of source {source}.");
-            }
-        }
-    }
-
     /// <summary>
     /// Takes one source's watermark (an older one than it sent before changes nothing) and returns
     /// the minimum over the sources, or <see cref="long.MinValue"/> while a source is missing.
@@ -66,5 +39,36 @@ internal sealed class SourceWatermarks
         }
 
         return min;
+    }
+
+    /// <summary>Writes the expected count and each source's watermark, by source (a merge stage's checkpoint).</summary>
+    public void SaveState(BinaryWriter writer)
+    {
+        writer.Write(_expected);
+        var sources = new List<int>(_marks.Keys);
+        sources.Sort();
+        writer.Write(sources.Count);
+        foreach (int source in sources)
+        {
+            writer.Write(source);
+            writer.Write(_marks[source]);
+        }
+    }
+
+    /// <summary>Reads what <see cref="SaveState"/> wrote into these empty watermarks (same expected count).</summary>
+    public void LoadState(BinaryReader reader)
+    {
+        int expected = reader.ReadInt32();
+        if (expected != _expected)
+        {
+            throw new InvalidDataException($"The watermarks were saved for {expected} sources; this stage expects {_expected} (the input partition count changed).");
+        }
+
+        int n = Aiops.Topology.StateFraming.ReadCount(reader, 1 << 20, "source watermark");
+        for (int i = 0; i < n; i++)
+        {
+            int source = reader.ReadInt32();
+            _marks.Add(source, reader.ReadInt64());
+        }
     }
 }

@@ -136,79 +136,9 @@ public static class StageRecordCodec
         };
     }
 
-    private static void WritePartial(BinaryWriter w, RedPartial p)
-    {
-        w.Write(p.Service);
-        w.Write((byte)p.Scope);
-        WriteNullable(w, p.ScopeKey);
-        w.Write(p.BucketStartMs);
-        w.Write(p.Count);
-        w.Write(p.Errors);
-        w.Write(p.ZeroCount);
-        w.Write(p.BinKeys.Length);
-        for (int i = 0; i < p.BinKeys.Length; i++)
-        {
-            w.Write(p.BinKeys[i]);
-            w.Write(p.BinCounts[i]);
-        }
+    private static void WritePartial(BinaryWriter w, RedPartial p) => p.Write(w);
 
-        w.Write(p.Sum);
-        w.Write(p.Max);
-        WriteId(w, p.SlowestTrace);
-        w.Write(p.SlowestMs);
-        WriteId(w, p.FailedTrace0);
-        WriteId(w, p.FailedTrace1);
-        w.Write((byte)p.FailedCount);
-    }
-
-    private static RedPartial ReadPartial(BinaryReader r)
-    {
-        string service = r.ReadString();
-        byte scope = r.ReadByte();
-        if (scope > (byte)RedPartialScope.Edge)
-        {
-            throw new InvalidDataException($"Unknown RED partial scope {scope}.");
-        }
-
-        string? scopeKey = ReadNullable(r);
-        long bucket = r.ReadInt64();
-        long count = r.ReadInt64();
-        long errors = r.ReadInt64();
-        long zero = r.ReadInt64();
-        int bins = r.ReadInt32();
-        if (bins < 0 || bins > (r.BaseStream.Length - r.BaseStream.Position) / 8)
-        {
-            throw new InvalidDataException($"RED partial claims {bins} sketch bins.");
-        }
-
-        var keys = new int[bins];
-        var counts = new int[bins];
-        for (int i = 0; i < bins; i++)
-        {
-            keys[i] = r.ReadInt32();
-            counts[i] = r.ReadInt32();
-        }
-
-        return new RedPartial
-        {
-            Service = service,
-            Scope = (RedPartialScope)scope,
-            ScopeKey = scopeKey,
-            BucketStartMs = bucket,
-            Count = count,
-            Errors = errors,
-            ZeroCount = zero,
-            BinKeys = keys,
-            BinCounts = counts,
-            Sum = r.ReadDouble(),
-            Max = r.ReadDouble(),
-            SlowestTrace = ReadId(r),
-            SlowestMs = r.ReadDouble(),
-            FailedTrace0 = ReadId(r),
-            FailedTrace1 = ReadId(r),
-            FailedCount = r.ReadByte(),
-        };
-    }
+    private static RedPartial ReadPartial(BinaryReader r) => RedPartial.Read(r);
 
     internal static void WriteAnomaly(BinaryWriter w, Anomaly a)
     {

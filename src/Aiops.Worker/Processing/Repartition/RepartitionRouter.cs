@@ -23,9 +23,9 @@ namespace Aiops.Worker.Processing.Repartition;
 /// those read from the internal topics), so the per-service stages, which close on the minimum of
 /// all sources, do not wait for it. Records that arrive on it later than that are counted late.</para>
 /// <para>State: with <c>Checkpoint:Enabled</c> each detection stage's baselines and episode gates
-/// are saved per partition by <see cref="StageCheckpoints"/>, and the correlation stage (held
-/// verdicts, graph, open incidents) under the verdicts partition, and loaded on assignment
-/// (<see cref="Restore"/>); open buckets and pending shares start empty.</para>
+/// are saved per partition by <see cref="StageCheckpoints"/> with the ingest and merge stages' open
+/// state (open buckets, pending spans and shares), and the correlation stage (held verdicts, graph,
+/// open incidents) under the verdicts partition; all are loaded on assignment (<see cref="Restore"/>).</para>
 /// </remarks>
 internal sealed class RepartitionRouter : ITelemetryProcessor
 {
@@ -112,9 +112,18 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
     {
         foreach (var p in partitions)
         {
-            if (DetectionOf(p) is { } detection && checkpoints.Load(p, detection) is { } next)
+            if (DetectionOf(p) is { } detection)
             {
-                resumeAt[p] = next;
+                if (checkpoints.Load(p, detection, StateOf(p)) is { } next)
+                {
+                    resumeAt[p] = next;
+                }
+                else
+                {
+                    // None saved, or unreadable (perhaps after loading part of it): start the stages afresh.
+                    Revoke([p]);
+                    Assign([p]);
+                }
             }
             else if (p == VerdictsPartition && _correlation is not null && checkpoints.LoadCorrelation(p, _correlation) is { } covered)
             {
@@ -136,6 +145,12 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
             into.Add((new TopicPartition(_options.RedTopic, partition), merge.Detection));
         }
     }
+
+    /// <summary>The open state (ingest or merge stage) of a held input or RED partition; null for the verdicts partition or one not held.</summary>
+    public IStageState? StateOf(TopicPartition partition) =>
+        string.Equals(partition.Topic, _options.RedTopic, StringComparison.Ordinal)
+            ? (_merge.TryGetValue(partition.Partition.Value, out var merge) ? merge.Stage : null)
+            : _ingest.TryGetValue(partition, out var ingest) ? ingest.Stage : null;
 
     /// <summary>The detection stage of a held input or RED partition; null for the verdicts partition or one not held.</summary>
     public DetectionStage? DetectionOf(TopicPartition partition) =>

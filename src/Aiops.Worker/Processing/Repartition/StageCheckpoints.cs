@@ -17,19 +17,25 @@ namespace Aiops.Worker.Processing.Repartition;
 /// from the offset the state covers, so a moved partition keeps its baselines instead of relearning them.
 /// </summary>
 /// <remarks>
-/// Per input and RED partition: the <see cref="Aiops.Detection.DetectorRegistry"/> snapshot and the
-/// episode gates (<see cref="DetectionStage.SaveState"/>). Format: magic <c>ARST</c>, version 2,
-/// covered offset, points and verdicts counted, the registry snapshot, the gates. The verdicts
-/// partition (stage C) is saved the same way under its own name: magic <c>ARSC</c>, covered offset,
-/// then <see cref="CorrelationStage.SaveState"/> (held verdicts, graph, open incidents), so an
-/// incident open when the partition moves gets its updates and resolve from the new owner. The open
-/// RED buckets of an ingest stage and the pending shares of a merge stage are not saved here
-/// (see docs/worker.md, "Repartitioning"). Consume thread only.
+/// Format: magic <c>ARST</c>, version 2, covered offset, points and verdicts counted, the registry
+/// snapshot, the episode gates (<see cref="DetectionStage.SaveState"/>), then the stage's open state (<see cref="IStageState"/>: an ingest stage's pending
+/// spans, open partial buckets, unsent graph facts and exemplars; a merge stage's pending shares,
+/// source watermarks and merged buckets), so a moved partition continues exactly where the state
+/// stands. A version-1 state (baselines only) still loads, with empty open state. A stage whose
+/// event time moved without a record (an idle input partition advanced) is saved again even
+/// though its offset did not move. The verdicts partition (stage C) is saved under its own name:
+/// magic <c>ARSC</c>, version 1, covered offset, then <see cref="CorrelationStage.SaveState"/> (held
+/// verdicts, graph, open incidents), so an incident open when the partition moves gets its updates
+/// and resolve from the new owner. Consume thread only.
 /// </remarks>
 internal sealed class StageCheckpoints : IDisposable
 {
     private const uint Magic = 0x54535241; // "ARST"
     private const int Version = 2;
+
+    /// <summary>The previous format: the baselines only.</summary>
+    private const int BaselinesOnlyVersion = 1;
+
     private const uint CorrelationMagic = 0x43535241; // "ARSC"
     private const int CorrelationVersion = 1;
 
@@ -39,7 +45,8 @@ internal sealed class StageCheckpoints : IDisposable
     private readonly int _intervalMs;
     private readonly Stopwatch _sinceSave = new();
     private readonly Dictionary<TopicPartition, long> _covered = [];
-    private readonly List<(TopicPartition Partition, long Next, long Bytes)> _written = [];
+    private readonly Dictionary<TopicPartition, long> _coveredEventTime = [];
+    private readonly List<(TopicPartition Partition, long Next, long EventTime, long Bytes)> _written = [];
     private readonly List<(TopicPartition Partition, DetectionStage Detection)> _stages = [];
 
     /// <summary>One serialisation buffer for every save; it grows to the largest state and stays.</summary>
@@ -54,10 +61,11 @@ internal sealed class StageCheckpoints : IDisposable
     }
 
     /// <summary>
-    /// Loads the partition's saved baselines into <paramref name="detection"/> and returns the
-    /// offset they cover (where to resume), or null when none (or unreadable: logged, starts empty).
+    /// Loads the partition's saved baselines into <paramref name="detection"/> and its open state
+    /// into <paramref name="state"/>, and returns the offset they cover (where to resume), or null
+    /// when none (or unreadable: logged; the caller then starts the partition's stages afresh).
     /// </summary>
-    public long? Load(TopicPartition partition, DetectionStage detection) => Restore(partition, reader =>
+    public long? Load(TopicPartition partition, DetectionStage detection, IStageState? state) => Restore(partition, reader =>
     {
         if (reader.ReadUInt32() != Magic)
         {
@@ -65,16 +73,41 @@ internal sealed class StageCheckpoints : IDisposable
         }
 
         var version = reader.ReadInt32();
-        if (version != Version)
+        if (version != Version && version != BaselinesOnlyVersion)
         {
-            throw new InvalidDataException($"Stage state version {version} is not supported (this build reads version {Version}).");
+            throw new InvalidDataException($"Stage state version {version} is not supported (this build reads versions {BaselinesOnlyVersion} and {Version}).");
         }
 
         var next = reader.ReadInt64();
         var points = reader.ReadInt64();
         var anomalies = reader.ReadInt64();
         detection.Load(reader.BaseStream, points, anomalies);
-        detection.LoadState(reader);
+        if (version == Version)
+        {
+            detection.LoadState(reader);
+            if (state is not null)
+            {
+                state.LoadState(reader);
+                _coveredEventTime[partition] = state.WatermarkMs;
+            }
+        }
+
+        return next;
+    });
+
+    /// <summary>
+    /// Loads the verdicts partition's saved correlation stage (stage C: held verdicts, graph, the
+    /// correlator's open incidents) into <paramref name="correlation"/> and returns the offset of
+    /// the verdicts partition it covers, or null when none (or unreadable: logged, starts empty).
+    /// </summary>
+    public long? LoadCorrelation(TopicPartition partition, CorrelationStage correlation) => Restore(partition, reader =>
+    {
+        long next = 0;
+        Aiops.Topology.StateFraming.Read(reader, CorrelationMagic, CorrelationVersion, "correlation checkpoint", r =>
+        {
+            next = r.ReadInt64();
+            correlation.LoadState(r);
+        });
         return next;
     });
 
@@ -94,7 +127,10 @@ internal sealed class StageCheckpoints : IDisposable
         router.DetectionStages(_stages);
         foreach (var (partition, detection) in _stages)
         {
-            if (!processed.TryGetValue(partition, out var next) || (_covered.TryGetValue(partition, out var saved) && saved == next))
+            var state = router.StateOf(partition);
+            if (!processed.TryGetValue(partition, out var next)
+                || (_covered.TryGetValue(partition, out var saved) && saved == next
+                    && (state is null || (_coveredEventTime.TryGetValue(partition, out var savedTime) && savedTime == state.WatermarkMs))))
             {
                 continue;
             }
@@ -113,10 +149,11 @@ internal sealed class StageCheckpoints : IDisposable
             using (var writer = new BinaryWriter(_buffer, Encoding.UTF8, leaveOpen: true))
             {
                 detection.SaveState(writer);
+                state?.SaveState(writer);
             }
 
             _store.Write(partition, _buffer.GetBuffer().AsSpan(0, (int)_buffer.Length));
-            _written.Add((partition, next, _buffer.Length));
+            _written.Add((partition, next, state?.WatermarkMs ?? long.MinValue, _buffer.Length));
         }
 
         _stages.Clear();
@@ -127,9 +164,10 @@ internal sealed class StageCheckpoints : IDisposable
             return false;
         }
 
-        foreach (var (partition, next, bytes) in _written)
+        foreach (var (partition, next, eventTime, bytes) in _written)
         {
             _covered[partition] = next;
+            _coveredEventTime[partition] = eventTime;
             _metrics.Checkpointed();
             Log.CheckpointWritten(_logger, _store.Describe(partition), bytes);
         }
@@ -139,25 +177,13 @@ internal sealed class StageCheckpoints : IDisposable
         return true;
     }
 
-    /// <summary>
-    /// Loads the verdicts partition's saved correlation stage (stage C: held verdicts, graph, the
-    /// correlator's open incidents) into <paramref name="correlation"/> and returns the offset of
-    /// the verdicts partition it covers, or null when none (or unreadable: logged, starts empty).
-    /// </summary>
-    public long? LoadCorrelation(TopicPartition partition, CorrelationStage correlation) => Restore(partition, reader =>
-    {
-        Aiops.Topology.StateSection.ReadHeader(reader, CorrelationMagic, CorrelationVersion, "Correlation checkpoint");
-        var next = reader.ReadInt64();
-        correlation.LoadState(reader);
-        return next;
-    });
-
     /// <summary>Forgets what was saved for partitions this instance no longer holds.</summary>
     public void Forget(IEnumerable<TopicPartition> partitions)
     {
         foreach (var p in partitions)
         {
             _covered.Remove(p);
+            _coveredEventTime.Remove(p);
         }
     }
 
@@ -167,7 +193,7 @@ internal sealed class StageCheckpoints : IDisposable
     /// <summary>
     /// Reads the partition's saved state through <paramref name="restore"/> (which returns the
     /// offset it covers) and remembers that offset; null when there is none, or when it is
-    /// unreadable (logged: the partition starts empty).
+    /// unreadable (logged).
     /// </summary>
     private long? Restore(TopicPartition partition, Func<BinaryReader, long> restore)
     {
@@ -212,12 +238,13 @@ internal sealed class StageCheckpoints : IDisposable
         _buffer.SetLength(0);
         using (var writer = new BinaryWriter(_buffer, Encoding.UTF8, leaveOpen: true))
         {
-            Aiops.Topology.StateSection.WriteHeader(writer, CorrelationMagic, CorrelationVersion);
+            Aiops.Topology.StateFraming.WriteHeader(writer, CorrelationMagic, CorrelationVersion);
             writer.Write(next);
             correlation.SaveState(writer);
+            Aiops.Topology.StateFraming.WriteEnd(writer, CorrelationMagic);
         }
 
         _store.Write(router.VerdictsPartition, _buffer.GetBuffer().AsSpan(0, (int)_buffer.Length));
-        _written.Add((router.VerdictsPartition, next, _buffer.Length));
+        _written.Add((router.VerdictsPartition, next, long.MinValue, _buffer.Length));
     }
 }
