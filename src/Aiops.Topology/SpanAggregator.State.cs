@@ -47,7 +47,9 @@ public sealed partial class SpanAggregator
         writer.Write(_watermark);
         writer.Write(_lastAgeOutMs);
         WriteCounters(writer);
-        WriteGraph(writer);
+        // The aggregator's own graph shapes what it emits (the per-service instance cap counts live
+        // instances; nodes and edges age out by their last-seen times), so it is saved whole.
+        Graph.SaveState(writer);
 
         writer.Write(_services.Count);
         foreach (var service in _services)
@@ -135,7 +137,7 @@ public sealed partial class SpanAggregator
         _watermark = reader.ReadInt64();
         _lastAgeOutMs = reader.ReadInt64();
         ReadCounters(reader);
-        ReadGraph(reader);
+        Graph.LoadState(reader);
 
         int services = StateFraming.ReadCount(reader, MaxSavedItems, "service");
         for (int id = 0; id < services; id++)
@@ -204,124 +206,6 @@ public sealed partial class SpanAggregator
         c.UnpairedServers = reader.ReadInt64();
         c.PendingOverflow = reader.ReadInt64();
         c.Internal = reader.ReadInt64();
-    }
-
-    /// <summary>
-    /// The aggregator's own graph shapes what it emits (the per-service instance cap counts live
-    /// instances; nodes and edges age out by their last-seen times), so it is saved whole, sorted by name.
-    /// </summary>
-    private void WriteGraph(BinaryWriter writer)
-    {
-        var nodes = new List<ServiceNode>(Graph.Nodes);
-        nodes.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
-        writer.Write(nodes.Count);
-        var instances = new List<ServiceInstanceInfo>();
-        foreach (var node in nodes)
-        {
-            writer.Write(node.Name);
-            writer.Write(node.FirstSeenMs);
-            writer.Write(node.LastSeenMs);
-            StateFraming.WriteNullable(writer, node.LatestVersion);
-            StateFraming.WriteNullable(writer, node.PreviousVersion);
-            writer.Write(node.LastVersionChangeMs.HasValue);
-            writer.Write(node.LastVersionChangeMs ?? 0);
-            instances.Clear();
-            instances.AddRange(node.Instances.Values);
-            instances.Sort(static (a, b) => string.CompareOrdinal(a.Instance, b.Instance));
-            writer.Write(instances.Count);
-            foreach (var info in instances)
-            {
-                writer.Write(info.Instance);
-                StateFraming.WriteNullable(writer, info.Version);
-                StateFraming.WriteNullable(writer, info.PreviousVersion);
-                writer.Write(info.FirstSeenMs);
-                writer.Write(info.LastSeenMs);
-                writer.Write(info.VersionSinceMs);
-                writer.Write(info.LatencyP50Ms);
-                writer.Write(info.ErrorRatio);
-                writer.Write(info.RedBucketMs);
-            }
-        }
-
-        var edges = new List<ServiceEdge>(Graph.Edges);
-        edges.Sort(static (a, b) =>
-        {
-            int c = string.CompareOrdinal(a.Source, b.Source);
-            return c != 0 ? c : string.CompareOrdinal(a.Target, b.Target);
-        });
-        writer.Write(edges.Count);
-        foreach (var edge in edges)
-        {
-            writer.Write(edge.Source);
-            writer.Write(edge.Target);
-            writer.Write(edge.FirstSeenMs);
-            writer.Write(edge.LastSeenMs);
-            writer.Write(edge.TotalCalls);
-            writer.Write(edge.TotalErrors);
-            writer.Write(edge.CallRate);
-            writer.Write(edge.ErrorRate);
-            writer.Write(edge.LatencyP99Ms);
-        }
-    }
-
-    private void ReadGraph(BinaryReader reader)
-    {
-        int nodeCount = StateFraming.ReadCount(reader, MaxSavedItems, "graph node");
-        var lastSeen = new List<(ServiceNode Node, long LastSeenMs)>(nodeCount);
-        for (int n = 0; n < nodeCount; n++)
-        {
-            string name = reader.ReadString();
-            var node = Graph.AddNode(name, reader.ReadInt64());
-            lastSeen.Add((node, reader.ReadInt64()));
-            string? latest = StateFraming.ReadNullable(reader);
-            string? previous = StateFraming.ReadNullable(reader);
-            bool changed = reader.ReadBoolean();
-            long changedMs = reader.ReadInt64();
-            int instances = StateFraming.ReadCount(reader, MaxSavedItems, "instance");
-            for (int i = 0; i < instances; i++)
-            {
-                string instance = reader.ReadString();
-                string? version = StateFraming.ReadNullable(reader);
-                string? previousVersion = StateFraming.ReadNullable(reader);
-                var info = node.TouchInstance(instance, null, reader.ReadInt64());
-                info.Version = version;
-                info.PreviousVersion = previousVersion;
-                info.LastSeenMs = reader.ReadInt64();
-                info.VersionSinceMs = reader.ReadInt64();
-                info.LatencyP50Ms = reader.ReadDouble();
-                info.ErrorRatio = reader.ReadDouble();
-                info.RedBucketMs = reader.ReadInt64();
-            }
-
-            node.LatestVersion = latest;
-            node.PreviousVersion = previous;
-            node.LastVersionChangeMs = changed ? changedMs : null;
-        }
-
-        int edgeCount = StateFraming.ReadCount(reader, MaxSavedItems, "graph edge");
-        for (int e = 0; e < edgeCount; e++)
-        {
-            string source = reader.ReadString();
-            string target = reader.ReadString();
-            if (!Graph.ContainsNode(source) || !Graph.ContainsNode(target))
-            {
-                throw new InvalidDataException($"The saved graph has an edge {source} -> {target} between nodes it does not have.");
-            }
-
-            var edge = Graph.AddEdge(source, target, reader.ReadInt64());
-            edge.LastSeenMs = reader.ReadInt64();
-            edge.TotalCalls = reader.ReadInt64();
-            edge.TotalErrors = reader.ReadInt64();
-            edge.CallRate = reader.ReadDouble();
-            edge.ErrorRate = reader.ReadDouble();
-            edge.LatencyP99Ms = reader.ReadDouble();
-        }
-
-        // Adding the edges may have moved their nodes' last-seen times: set them last.
-        foreach (var (node, seen) in lastSeen)
-        {
-            node.LastSeenMs = seen;
-        }
     }
 
     private static void WriteIds(BinaryWriter writer, Dictionary<string, int> ids)
