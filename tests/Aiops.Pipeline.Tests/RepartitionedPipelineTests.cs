@@ -14,7 +14,7 @@ public sealed class RepartitionedPipelineTests
     private const long Start = ScenarioOptions.DefaultStartMs + (8 * Hour);
 
     /// <summary>3 h of warm-up, then a 30-minute fault: enough for the detectors to learn every series.</summary>
-    private static ScenarioOptions Scenario(FaultKind kind, string target, string? instance) => new()
+    internal static ScenarioOptions Scenario(FaultKind kind, string target, string? instance) => new()
     {
         Seed = 42,
         StartMs = Start,
@@ -71,7 +71,7 @@ public sealed class RepartitionedPipelineTests
     /// multiplies product-catalog's 3 ms queries by 8, so its ~6 ms requests pass 15 ms (budget 5 %).
     /// Without a fault cart fails 0.05 % (0.05×), so nothing fires before the fault.
     /// </summary>
-    private static PipelineOptions SloOptions() => new()
+    internal static PipelineOptions SloOptions() => new()
     {
         Slo = new SloOptions
         {
