@@ -85,31 +85,6 @@ public sealed class RepartitionedPipelineTests
         },
     };
 
-    /// <summary>The single in-process pipeline with <paramref name="options"/>.</summary>
-    private static List<string> RunSingle(ScenarioOptions scenario, PipelineOptions options, Action<PipelineTrace> trace)
-    {
-        var pipeline = new EventTimePipeline(options) { Trace = trace };
-        var events = new List<IncidentEvent>();
-        foreach (var batch in new ShopSimulator(scenario).Batches())
-        {
-            foreach (var point in batch.Metrics)
-            {
-                pipeline.AddMetric(point);
-            }
-
-            foreach (var span in batch.Spans)
-            {
-                pipeline.AddSpan(span);
-            }
-
-            events.AddRange(pipeline.TakeEvents());
-        }
-
-        pipeline.Flush();
-        events.AddRange(pipeline.TakeEvents());
-        return events.ConvertAll(Describe);
-    }
-
     /// <summary>Collects the forwarded burn-rate alerts, every field that shapes an incident.</summary>
     private static void CollectBurnRate(PipelineTrace trace, List<string> alerts)
     {
@@ -128,7 +103,7 @@ public sealed class RepartitionedPipelineTests
         var scenario = Scenario(kind, target, instance);
         var singleAlerts = new List<string>();
         var splitAlerts = new List<string>();
-        var single = RunSingle(scenario, SloOptions(), t => CollectBurnRate(t, singleAlerts));
+        var single = EventTimePipelineTests.Run(scenario, SloOptions(), t => CollectBurnRate(t, singleAlerts)).Events.ConvertAll(Describe);
         var (split, _) = RunSplit(scenario, inputs, red, SloOptions(), t => CollectBurnRate(t, splitAlerts));
 
         // Every burn-rate alert, field for field (sorted: RED partitions forward in their own
