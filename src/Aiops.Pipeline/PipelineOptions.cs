@@ -214,4 +214,16 @@ public sealed class PipelineOptions
         Topology.PairingWaitMs = AllowedLatenessMs;
         return Topology;
     }
+
+    /// <summary>
+    /// The SLO settings every stage uses: <see cref="Slo"/> with its bucket width and lateness set
+    /// from <see cref="BucketMs"/> and <see cref="AllowedLatenessMs"/>, so the ingest stages'
+    /// counts and the per-service stage's windows close the same buckets as the RED series.
+    /// </summary>
+    internal SloOptions StageSlo()
+    {
+        Slo.BucketWidthMs = BucketMs;
+        Slo.AllowedLatenessMs = AllowedLatenessMs;
+        return Slo;
+    }
 }

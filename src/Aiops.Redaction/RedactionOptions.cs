@@ -40,8 +40,9 @@ public sealed class RedactionOptions
         "gen_ai.server.time_to_first_token", "gen_ai.response.time_to_first_chunk", "gen_ai.prompt.variant",
         "route", "method", "status", "status_code", "code", "le", "quantile",
         // Labels the pipeline itself derives from spans (RED series, GenAI series): operation = span
-        // name, instance = service.instance.id, callee = graph node, model / variant = GenAI keys.
-        "operation", "instance", "callee", "model", "variant",
+        // name, instance = service.instance.id, callee = graph node, model / variant = GenAI keys,
+        // slo = the name of a configured SLO (its burn-rate series).
+        "operation", "instance", "callee", "model", "variant", "slo",
     ];
 
     /// <summary>

@@ -20,9 +20,9 @@ public sealed class EventTimePipelineTests
         Faults = [new FaultSpec("f1", FaultKind.SlowDatabase, ShopSimulator.DatabaseNode, Start + (3 * Hour), Start + (3 * Hour) + (30 * 60_000))],
     };
 
-    internal static (List<IncidentEvent> Events, EventTimePipeline Pipeline) Run(ScenarioOptions scenario)
+    internal static (List<IncidentEvent> Events, EventTimePipeline Pipeline) Run(ScenarioOptions scenario, PipelineOptions? options = null, Action<PipelineTrace>? trace = null)
     {
-        var pipeline = new EventTimePipeline();
+        var pipeline = new EventTimePipeline(options) { Trace = trace };
         var events = new List<IncidentEvent>();
         foreach (var batch in new ShopSimulator(scenario).Batches())
         {

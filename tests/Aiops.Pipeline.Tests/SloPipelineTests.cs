@@ -1,5 +1,6 @@
 using Aiops.Core;
 using Aiops.Pipeline;
+using Aiops.Pipeline.Repartition;
 using Aiops.Simulation;
 using Aiops.Topology;
 
@@ -39,26 +40,14 @@ public sealed class SloPipelineTests
         };
 
         var events = new List<IncidentEvent>();
-        ulong id = 1;
-        for (var minute = 0; minute < 30; minute++)
+        var spans = CheckoutSpans();
+        for (var i = 0; i < spans.Count; i++)
         {
-            for (var i = 0; i < 10; i++)
+            pipeline.AddSpan(spans[i]);
+            if (i % 10 == 9)
             {
-                var startMs = Start + (minute * Minute) + (i * 5_000);
-                pipeline.AddSpan(new SpanRecord
-                {
-                    TraceId = id,
-                    SpanId = id++,
-                    Service = "checkout",
-                    Name = "PlaceOrder",
-                    Kind = SpanKind.Server,
-                    StartUnixNanos = startMs * 1_000_000,
-                    EndUnixNanos = (startMs + 20) * 1_000_000,
-                    Status = minute >= 20 && i < 3 ? SpanStatus.Error : SpanStatus.Ok,
-                });
+                events.AddRange(pipeline.TakeEvents());
             }
-
-            events.AddRange(pipeline.TakeEvents());
         }
 
         pipeline.Flush();
@@ -105,5 +94,158 @@ public sealed class SloPipelineTests
 
         pipeline.Flush();
         Assert.Equal(0, burnRate);
+    }
+
+    [Fact]
+    public void ThePipelinesBurnRateAlertsAreThoseOfOneSloMonitorObservingEverySpan()
+    {
+        // The pipeline counts in its ingest stage and runs the windows in its per-service stage;
+        // the reference is the monitor that does both, fed every span as it arrives.
+        var options = RepartitionedPipelineTests.SloOptions();
+        var scenario = RepartitionedPipelineTests.Scenario(FaultKind.BadReplica, "cart", "cart-2");
+        var pipeline = new EventTimePipeline(options);
+        var alerts = new List<string>();
+        pipeline.Trace = t =>
+        {
+            if (t.Fate == TraceFate.Forwarded && t.Verdict is { Detector: DetectorKind.BurnRate } a)
+            {
+                alerts.Add(Describe(a));
+            }
+        };
+
+        var reference = new SloMonitor(options.Slo);
+        var expected = new List<Anomaly>();
+        long watermark = long.MinValue;
+        foreach (var batch in new ShopSimulator(scenario).Batches())
+        {
+            foreach (var span in batch.Spans)
+            {
+                pipeline.AddSpan(span);
+                reference.Observe(span);
+                watermark = Math.Max(watermark, span.EndUnixNanos / 1_000_000);
+                reference.AdvanceTo(watermark, expected);
+            }
+        }
+
+        pipeline.Flush();
+        reference.AdvanceTo(watermark + options.BucketMs + options.AllowedLatenessMs + options.Correlator.OpenDelayMs, expected);
+
+        Assert.Contains(expected, a => a.Series.Service == "cart");
+        Assert.Equal(expected.ConvertAll(Describe), alerts);
+    }
+
+    [Theory]
+    [InlineData(10, 4)]
+    [InlineData(22, 5)]
+    [InlineData(25, 9)]
+    public void TheStagesSloStateSavedMidBucketAndRestoredGivesTheSameAlertsAfterTheCut(int cutMinute, int cutSpan)
+    {
+        // The cut is inside a minute (the ingest stage holds its open counts) and, at minutes 22
+        // and 25, while the rule fires (the per-service stage holds the windows and the firing start).
+        var original = new SloStages(Options());
+        var spans = CheckoutSpans();
+        int cut = (cutMinute * 10) + cutSpan;
+        for (int i = 0; i < cut; i++)
+        {
+            original.Ingest.AddSpan(spans[i]);
+        }
+
+        var saved = new MemoryStream();
+        using (var writer = new BinaryWriter(saved, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            original.Ingest.SaveSloState(writer);
+            original.Merge.SaveSloState(writer);
+        }
+
+        var restored = new SloStages(Options());
+        saved.Position = 0;
+        using (var reader = new BinaryReader(saved))
+        {
+            restored.Ingest.LoadSloState(reader);
+            restored.Merge.LoadSloState(reader);
+        }
+
+        restored.Ingest.Restore(original.Ingest.WatermarkMs, original.Ingest.Spans, original.Ingest.Rejected);
+        int before = original.Alerts.Count;
+        foreach (var stages in new[] { original, restored })
+        {
+            for (int i = cut; i < spans.Count; i++)
+            {
+                stages.Ingest.AddSpan(spans[i]);
+            }
+
+            stages.Ingest.AdvanceTo(stages.Ingest.WatermarkMs + (5 * Minute));
+        }
+
+        Assert.NotEmpty(restored.Alerts);
+        Assert.Equal(original.Alerts.Skip(before), restored.Alerts);
+        Assert.Equal(original.SaveSlo(), restored.SaveSlo());
+    }
+
+    private static string Describe(Anomaly a) =>
+        FormattableString.Invariant($"{a.Series}|{a.TimestampMs}|{a.SinceMs}|{a.Observed:R}|{a.Upper:R}|{a.Score:R}|{a.Detail}");
+
+    /// <summary>The workload of the first test: 30 minutes of 10 checkout requests a minute, 3 of them failing from minute 20.</summary>
+    private static List<SpanRecord> CheckoutSpans()
+    {
+        var spans = new List<SpanRecord>();
+        ulong id = 1;
+        for (var minute = 0; minute < 30; minute++)
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                var startMs = Start + (minute * Minute) + (i * 5_000);
+                spans.Add(new SpanRecord
+                {
+                    TraceId = id,
+                    SpanId = id++,
+                    Service = "checkout",
+                    Name = "PlaceOrder",
+                    Kind = SpanKind.Server,
+                    StartUnixNanos = startMs * 1_000_000,
+                    EndUnixNanos = (startMs + 20) * 1_000_000,
+                    Status = minute >= 20 && i < 3 ? SpanStatus.Error : SpanStatus.Ok,
+                });
+            }
+        }
+
+        return spans;
+    }
+
+    /// <summary>An ingest and a per-service stage wired as in <see cref="EventTimePipeline"/>, the burn-rate verdicts they forward collected.</summary>
+    private sealed class SloStages : IStageSink
+    {
+        public SloStages(PipelineOptions options)
+        {
+            var detection = new DetectionStage(options, this, StageSources.Merge(0));
+            Merge = new MergeStage(options, StageSources.Merge(0), sources: 1, detection, this);
+            Ingest = new IngestStage(options, StageSources.Ingest(0, 0), detection, Merge);
+        }
+
+        public IngestStage Ingest { get; }
+
+        public MergeStage Merge { get; }
+
+        public List<string> Alerts { get; } = [];
+
+        public void Write(StageRecord record)
+        {
+            if (record is VerdictRecord { Anomaly: { Detector: DetectorKind.BurnRate } a } verdict)
+            {
+                Alerts.Add($"{verdict.TimeMs}|{Describe(a)}");
+            }
+        }
+
+        public byte[] SaveSlo()
+        {
+            var stream = new MemoryStream();
+            using (var writer = new BinaryWriter(stream))
+            {
+                Ingest.SaveSloState(writer);
+                Merge.SaveSloState(writer);
+            }
+
+            return stream.ToArray();
+        }
     }
 }

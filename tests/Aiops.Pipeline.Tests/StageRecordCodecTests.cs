@@ -51,8 +51,12 @@ public sealed class StageRecordCodecTests
         new SustainRecord { Source = StageSources.Merge(1), TimeMs = 1_700_000_150_000, Series = Verdict.Series, PointMs = 1_700_000_060_000 },
         new GraphFactRecord { Source = 3, TimeMs = 5, Fact = new GraphFact { Kind = GraphFactKind.Instance, Node = "cart", Other = "cart-2", Version = "1.4.0", TimeMs = 5, FirstMs = 4 } },
         new GraphFactRecord { Source = 3, TimeMs = 6, Fact = new GraphFact { Kind = GraphFactKind.Edge, Node = "frontend", Other = "cart", TimeMs = 6, Calls = 10, Errors = 1 } },
+        new SloShareRecord { Source = StageSources.Ingest(0, 2), TimeMs = 1_700_000_040_000, Share = new SloShare("checkout", "checkout-latency", 1_700_000_040_000, 3, 412) },
         new WatermarkRecord { Source = 3, TimeMs = 1_700_000_160_000 },
     ];
+
+    /// <summary>The records a version-1 writer could send (every kind but the SLO share).</summary>
+    private static List<StageRecord> VersionOneBatch() => Batch().FindAll(r => r is not SloShareRecord);
 
     [Fact]
     public void EveryRecordKindSurvivesTheRoundTripFieldForField()
@@ -82,6 +86,33 @@ public sealed class StageRecordCodecTests
         Assert.Equal(batch[3], decoded[3]);
         Assert.Equal(batch[4], decoded[4]);
         Assert.Equal(batch[5], decoded[5]);
+        Assert.Equal(batch[6], decoded[6]);
+    }
+
+    [Fact]
+    public void ABatchOfTheVersionBeforeTheSloShareStillDecodes()
+    {
+        // Version 2 only added kind 6, so the bytes of a version-1 writer are today's bytes with
+        // the version byte 1: a group upgraded one instance at a time keeps reading the old batches.
+        var batch = VersionOneBatch();
+        var bytes = StageRecordCodec.Encode(batch);
+        bytes[3] = 1;
+
+        var decoded = StageRecordCodec.Decode(bytes);
+
+        Assert.Equal(batch.Count, decoded.Count);
+        Assert.Equal(batch[^1], decoded[^1]);
+        Assert.Equal(batch[2], decoded[2]);
+    }
+
+    [Fact]
+    public void AVersionOneBatchCarryingAnSloShareIsRefusedNamingTheKindAndVersion()
+    {
+        var bytes = StageRecordCodec.Encode([Batch().Find(r => r is SloShareRecord)!]);
+        bytes[3] = 1;
+
+        var e = Assert.Throws<InvalidDataException>(() => StageRecordCodec.Decode(bytes));
+        Assert.Contains("kind 6 in a version 1 batch", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -91,7 +122,11 @@ public sealed class StageRecordCodecTests
         bytes[3] = StageRecordCodec.Version + 1;
 
         var e = Assert.Throws<InvalidDataException>(() => StageRecordCodec.Decode(bytes));
-        Assert.Contains("version 2", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"version {StageRecordCodec.Version + 1} ", e.Message, StringComparison.Ordinal);
+
+        bytes[3] = 0;
+        e = Assert.Throws<InvalidDataException>(() => StageRecordCodec.Decode(bytes));
+        Assert.Contains("version 0 ", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

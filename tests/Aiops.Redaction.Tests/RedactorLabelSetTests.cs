@@ -21,6 +21,15 @@ public sealed class RedactorLabelSetTests
     }
 
     [Fact]
+    public void AnSloBurnRateSeriesKeepsItsSloName()
+    {
+        // The SLO's name comes from the configuration; redacted, an incident could not say which SLO burns.
+        const string labels = "operation=POST /pay,slo=checkout-latency";
+
+        Assert.Same(labels, Default.RedactLabelSet(labels));
+    }
+
+    [Fact]
     public void ACleanLabelSetComesBackAsTheSameInstance()
     {
         const string labels = "callee=payment,operation=charge";

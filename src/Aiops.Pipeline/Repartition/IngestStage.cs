@@ -15,9 +15,10 @@ namespace Aiops.Pipeline.Repartition;
 /// <remarks>
 /// Hot path: <see cref="AddSpan"/> is the aggregator's <see cref="SpanAggregator.Observe"/> plus
 /// the graph-fact bookkeeping (an array slot per node, a struct per edge and instance in
-/// dictionaries cleared per tick): no allocation per span in steady state. SLO burn rates are
-/// computed here from the partition's spans (an SLO sees its partition's share when spans are
-/// split; open).
+/// dictionaries cleared per tick): no allocation per span in steady state. SLOs are only counted
+/// here: a counts-only <see cref="SloMonitor"/> sends this partition's good/total counts of each
+/// closed bucket (<see cref="SloShareRecord"/>, keyed by the SLO's service) to the per-service
+/// stage, which runs the burn-rate windows on the sums of every partition.
 /// </remarks>
 public sealed class IngestStage : IStageState
 {
@@ -32,7 +33,7 @@ public sealed class IngestStage : IStageState
     private readonly int _source;
     private readonly List<RedPartial> _partials = new(256);
     private readonly List<GraphFact> _facts = new(64);
-    private readonly List<Anomaly> _sloAlerts = [];
+    private readonly List<SloShare> _sloShares = [];
     private readonly MetricExemplarStore _metricExemplars = new();
     private long _spans;
     private long _rejected;
@@ -59,9 +60,7 @@ public sealed class IngestStage : IStageState
         detection.Exemplars = fallback is null ? _metricExemplars.TraceIdsNear : _metricExemplars.OrElse(fallback);
         if (options.Slo.Objectives.Count > 0)
         {
-            options.Slo.BucketWidthMs = options.BucketMs;
-            options.Slo.AllowedLatenessMs = options.AllowedLatenessMs;
-            _slo = new SloMonitor(options.Slo);
+            _slo = new SloMonitor(options.StageSlo(), countsOnly: true);
         }
     }
 
@@ -130,6 +129,20 @@ public sealed class IngestStage : IStageState
             Tick();
         }
     }
+
+    /// <summary>
+    /// Writes the SLO part of this stage's open state: the counts of its open SLO buckets
+    /// (<see cref="SloMonitor.SaveSection"/>; an empty section without SLOs). Separate from the
+    /// rest of the stage's state so either can change alone; a stage checkpoint writes it after that.
+    /// </summary>
+    public void SaveSloState(BinaryWriter writer) => SloMonitor.SaveSection(writer, _slo);
+
+    /// <summary>
+    /// Reads what <see cref="SaveSloState"/> wrote, into a freshly built stage; a section saved
+    /// under other SLO settings is skipped (see <see cref="SloMonitor.LoadSection"/>); a corrupt one
+    /// throws <see cref="InvalidDataException"/>.
+    /// </summary>
+    public void LoadSloState(BinaryReader reader) => SloMonitor.LoadSection(reader, _slo);
 
     /// <summary>Restores the watermark and counters of a checkpoint.</summary>
     public void Restore(long watermarkMs, long spans, long rejected)
@@ -222,12 +235,13 @@ public sealed class IngestStage : IStageState
 
         if (_slo is not null)
         {
-            // Burn-rate alerts are already confirmed by their two windows: no episode gate.
-            _sloAlerts.Clear();
-            _slo.AdvanceTo(_watermarkMs, _sloAlerts);
-            foreach (var alert in _sloAlerts)
+            // This partition's counts of the SLO buckets that closed; the windows run where the
+            // service's shares meet (MergeStage), before this watermark reaches it.
+            _sloShares.Clear();
+            _slo.AdvanceTo(_watermarkMs, _sloShares);
+            foreach (var share in _sloShares)
             {
-                _detection.ForwardUngated(alert, _watermarkMs);
+                _output.Write(new SloShareRecord { Source = _source, TimeMs = share.BucketStartMs, Share = share });
             }
         }
 

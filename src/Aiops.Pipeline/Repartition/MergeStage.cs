@@ -7,8 +7,9 @@ namespace Aiops.Pipeline.Repartition;
 /// Stage B of the repartitioned pipeline, one per partition of the RED topic (keyed by service):
 /// merges the ingest partitions' shares of each RED bucket, closes a bucket once every source's
 /// watermark has passed its end plus the allowed lateness, runs the RED detectors with today's
-/// episode gates, and forwards the verdicts (with their exemplars), the graph facts of its
-/// services and a watermark to the correlation stage.
+/// episode gates, runs the SLO windows of its services on the ingest partitions' summed SLO
+/// counts, and forwards the verdicts (with their exemplars), the burn-rate alerts, the graph facts
+/// of its services and a watermark to the correlation stage.
 /// </summary>
 /// <remarks>
 /// <para>Idempotent: a share is held until its bucket is due, keyed by (source, series, bucket), so a
@@ -34,9 +35,12 @@ public sealed class MergeStage : IStageSink, IStageState
     private readonly SortedDictionary<long, Dictionary<ShareKey, RedPartial>> _pending = [];
     private readonly List<ShareKey> _dueKeys = [];
     private readonly List<MetricPoint> _points = new(4096);
+    private readonly SloMonitor? _slo;
+    private readonly List<Anomaly> _sloAlerts = [];
     private readonly Dictionary<(string Service, string Instance), (double P50, double ErrorRatio, long BucketMs)> _replicas = [];
     private long _watermarkMs = long.MinValue;
     private long _late;
+    private long _unexpectedSloShares;
 
     /// <summary>
     /// Creates the stage of RED partition <paramref name="source"/>, waiting for watermarks from
@@ -56,6 +60,10 @@ public sealed class MergeStage : IStageSink, IStageState
         _closeAfterMs = options.BucketMs + options.AllowedLatenessMs;
         detection.WindowBuckets = _aggregator.WindowBucketsOf;
         detection.Exemplars = _aggregator.GetExemplarTraceIds;
+        if (options.Slo.Objectives.Count > 0)
+        {
+            _slo = new SloMonitor(options.StageSlo());
+        }
     }
 
     /// <summary>This stage's source id (on its records to the correlation stage).</summary>
@@ -66,6 +74,24 @@ public sealed class MergeStage : IStageSink, IStageState
 
     /// <summary>Shares that arrived after their bucket had closed here (dropped, counted).</summary>
     public long LateShares => _late + _aggregator.Counters.Late;
+
+    /// <summary>SLO shares dropped: late (their bucket had closed here), of an objective this stage does not have, or impossible counts.</summary>
+    public long DroppedSloShares => _unexpectedSloShares + (_slo is null ? 0 : _slo.LateShares + _slo.RejectedShares);
+
+    /// <summary>
+    /// Writes the SLO part of this stage's open state: the windows, the rules' firing starts and the
+    /// held SLO shares (<see cref="SloMonitor.SaveSection"/>; an empty section without SLOs).
+    /// Separate from the rest of the stage's state so either can change alone; a stage checkpoint
+    /// writes it after that.
+    /// </summary>
+    public void SaveSloState(BinaryWriter writer) => SloMonitor.SaveSection(writer, _slo);
+
+    /// <summary>
+    /// Reads what <see cref="SaveSloState"/> wrote, into a freshly built stage; a section saved
+    /// under other SLO settings is skipped (see <see cref="SloMonitor.LoadSection"/>); a corrupt one
+    /// throws <see cref="InvalidDataException"/>.
+    /// </summary>
+    public void LoadSloState(BinaryReader reader) => SloMonitor.LoadSection(reader, _slo);
 
     /// <summary>Shares held until their bucket is due.</summary>
     public int PendingShares
@@ -93,6 +119,9 @@ public sealed class MergeStage : IStageSink, IStageState
                 break;
             case WatermarkRecord mark:
                 OnWatermark(mark.Source, mark.TimeMs);
+                break;
+            case SloShareRecord slo:
+                HoldSlo(slo);
                 break;
             default:
                 // Resource verdicts, sustains and graph facts of this partition's services: the
@@ -201,6 +230,18 @@ public sealed class MergeStage : IStageSink, IStageState
         shares[new ShareKey(share.Source, p.Service, p.Scope, p.ScopeKey ?? string.Empty)] = p;
     }
 
+    private void HoldSlo(SloShareRecord record)
+    {
+        if (_slo is null)
+        {
+            // An ingest stage with SLOs and this one without: the group runs mixed settings.
+            _unexpectedSloShares++;
+            return;
+        }
+
+        _slo.AddShare(record.Source, record.Share);
+    }
+
     private void OnWatermark(int source, long timeMs)
     {
         long min = _marks.Update(source, timeMs);
@@ -244,6 +285,19 @@ public sealed class MergeStage : IStageSink, IStageState
             {
                 // The event time at which the single-process pipeline scored this point: its bucket's close.
                 _detection.Detect(point, point.TimestampMs + _closeAfterMs);
+            }
+        }
+
+        if (_slo is not null)
+        {
+            // Burn-rate alerts are already confirmed by their two windows: no episode gate. They are
+            // emitted at their bucket's close, as a RED point is scored, so when the correlator takes
+            // them does not depend on how the input was split.
+            _sloAlerts.Clear();
+            _slo.AdvanceTo(watermarkMs, _sloAlerts);
+            foreach (var alert in _sloAlerts)
+            {
+                _detection.ForwardUngated(alert, alert.TimestampMs + _closeAfterMs);
             }
         }
 

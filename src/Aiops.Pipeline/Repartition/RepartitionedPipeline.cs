@@ -64,6 +64,26 @@ public sealed class RepartitionedPipeline
     /// <summary>The correlation stage (graph, incidents).</summary>
     public CorrelationStage Correlation => _correlation;
 
+    /// <summary>
+    /// Diagnostic callback on every detection stage (see <see cref="EventTimePipeline.Trace"/>):
+    /// the verdicts each forwards, e.g. to compare them with one pipeline's. Null by default.
+    /// </summary>
+    public Action<PipelineTrace>? Trace
+    {
+        set
+        {
+            foreach (var detection in _ingestDetection)
+            {
+                detection.Trace = value;
+            }
+
+            foreach (var detection in _mergeDetection)
+            {
+                detection.Trace = value;
+            }
+        }
+    }
+
     /// <summary>Feeds one span to input partition <paramref name="partition"/>.</summary>
     public bool AddSpan(int partition, in SpanRecord span) => _ingest[partition].AddSpan(span);
 

@@ -84,6 +84,20 @@ public sealed record GraphFactRecord : StageRecord
     public override string? RouteKey => Fact.Node;
 }
 
+/// <summary>
+/// One input partition's good/total counts of one SLO in one closed bucket (see
+/// <see cref="SloShare"/>), for the per-service stage that runs the SLO's windows on the sums;
+/// <see cref="StageRecord.TimeMs"/> is the bucket start.
+/// </summary>
+public sealed record SloShareRecord : StageRecord
+{
+    /// <summary>The counts.</summary>
+    public required SloShare Share { get; init; }
+
+    /// <inheritdoc/>
+    public override string? RouteKey => Share.Service;
+}
+
 /// <summary>Where a stage writes its records.</summary>
 public interface IStageSink
 {

@@ -7,21 +7,26 @@ namespace Aiops.Pipeline.Repartition;
 /// <summary>
 /// The binary format of the internal topics: a batch of <see cref="StageRecord"/>s per Kafka
 /// message. Layout (little-endian, strings as a 7-bit-encoded UTF-8 length and bytes, a nullable
-/// string behind a presence byte): magic "ARP" (3 bytes), format version (1 byte, now 1), record
+/// string behind a presence byte): magic "ARP" (3 bytes), format version (1 byte, now 2), record
 /// count (int32), then per record its kind (1 byte: 1 watermark, 2 partial, 3 verdict, 4 sustain,
-/// 5 graph fact), source (int32), event time (int64) and the kind's fields in declaration order.
+/// 5 graph fact, 6 SLO share), source (int32), event time (int64) and the kind's fields in
+/// declaration order. Version 2 added kind 6 and changed nothing else, so a version-1 batch (an
+/// older member of the group, or one still on the topic after an upgrade) decodes as it was.
 /// </summary>
 /// <remarks>
 /// Binary rather than JSON because the partial buckets carry sketch bins: a one-minute bucket of a
 /// busy series holds 100–300 non-empty bins at 1 % accuracy, 8 bytes each here against ~20 as
-/// JSON text. A reader refuses another magic or a newer version with an
+/// JSON text. A reader refuses another magic, a version older than 1 or newer than its own with an
 /// <see cref="InvalidDataException"/> naming what it found, so a mixed-version group fails loudly
 /// instead of misreading.
 /// </remarks>
 public static class StageRecordCodec
 {
     /// <summary>Format version written by this build.</summary>
-    public const byte Version = 1;
+    public const byte Version = 2;
+
+    /// <summary>Oldest format version this build still reads (version 2 only added the SLO share kind).</summary>
+    public const byte OldestReadableVersion = 1;
 
     private static ReadOnlySpan<byte> Magic => "ARP"u8;
 
@@ -52,9 +57,9 @@ public static class StageRecordCodec
             throw new InvalidDataException($"Not a repartition record batch ({data.Length} bytes, no \"ARP\" magic).");
         }
 
-        if (data[3] != Version)
+        if (data[3] < OldestReadableVersion || data[3] > Version)
         {
-            throw new InvalidDataException($"Repartition record batch version {data[3]} is not supported (this build reads {Version}).");
+            throw new InvalidDataException($"Repartition record batch version {data[3]} is not supported (this build reads {OldestReadableVersion} to {Version}).");
         }
 
         using var stream = new MemoryStream(data.ToArray(), writable: false);
@@ -71,7 +76,7 @@ public static class StageRecordCodec
             var records = new List<StageRecord>(count);
             for (int i = 0; i < count; i++)
             {
-                records.Add(Read(r));
+                records.Add(Read(r, data[3]));
             }
 
             if (stream.Position != stream.Length)
@@ -96,6 +101,7 @@ public static class StageRecordCodec
             VerdictRecord => 3,
             SustainRecord => 4,
             GraphFactRecord => 5,
+            SloShareRecord => 6,
             _ => throw new ArgumentException($"Unknown stage record type {record.GetType().Name}.", nameof(record)),
         };
         w.Write(kind);
@@ -117,10 +123,13 @@ public static class StageRecordCodec
             case GraphFactRecord f:
                 WriteFact(w, f.Fact);
                 break;
+            case SloShareRecord s:
+                WriteSloShare(w, s.Share);
+                break;
         }
     }
 
-    internal static StageRecord Read(BinaryReader r)
+    internal static StageRecord Read(BinaryReader r, byte version = Version)
     {
         byte kind = r.ReadByte();
         int source = r.ReadInt32();
@@ -132,13 +141,25 @@ public static class StageRecordCodec
             3 => new VerdictRecord { Source = source, TimeMs = time, Anomaly = ReadAnomaly(r), Exemplars = ReadStrings(r) },
             4 => new SustainRecord { Source = source, TimeMs = time, Series = ReadSeries(r), PointMs = r.ReadInt64() },
             5 => new GraphFactRecord { Source = source, TimeMs = time, Fact = ReadFact(r) },
-            _ => throw new InvalidDataException($"Unknown repartition record kind {kind}."),
+            6 when version >= 2 => new SloShareRecord { Source = source, TimeMs = time, Share = ReadSloShare(r) },
+            _ => throw new InvalidDataException($"Unknown repartition record kind {kind} in a version {version} batch."),
         };
     }
 
     private static void WritePartial(BinaryWriter w, RedPartial p) => p.Write(w);
 
     private static RedPartial ReadPartial(BinaryReader r) => RedPartial.Read(r);
+
+    private static void WriteSloShare(BinaryWriter w, SloShare s)
+    {
+        w.Write(s.Service);
+        w.Write(s.Objective);
+        w.Write(s.BucketStartMs);
+        w.Write(s.Bad);
+        w.Write(s.Total);
+    }
+
+    private static SloShare ReadSloShare(BinaryReader r) => new(r.ReadString(), r.ReadString(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64());
 
     internal static void WriteAnomaly(BinaryWriter w, Anomaly a)
     {
