@@ -134,13 +134,15 @@ internal sealed class TopicPartitionStore : IPartitionStateStore
     {
         var prefix = Prefix(partition) + "/";
         var found = new Dictionary<long, Chunks>();
-        Scan(StatePartitionOf(partition), prefix, found);
+        Scan([StatePartitionOf(partition)], prefix, found);
 
-        // A spread state's chunk i lives i partitions past the home: read as far as the widest generation seen.
+        // A spread state's chunk i lives i partitions past the home: read as far as the widest
+        // generation seen, all those partitions in one assignment (each new fetch start costs the
+        // mock cluster a few hundred ms: 12 one by one took 3.5 s for a 40 MB state).
         var width = Math.Min(_statePartitions, found.Count == 0 ? 1 : found.Values.Max(static c => c.Count));
-        for (var i = 1; i < width; i++)
+        if (width > 1)
         {
-            Scan(StatePartitionOf(partition, i), prefix, found);
+            Scan([.. Enumerable.Range(1, width - 1).Select(i => StatePartitionOf(partition, i))], prefix, found);
         }
 
         var known = new Generations { Highest = found.Count == 0 ? 0 : found.Keys.Max() };
@@ -338,28 +340,39 @@ internal sealed class TopicPartitionStore : IPartitionStateStore
         _reader = null;
     }
 
-    /// <summary>Reads one state partition from its start to its high watermark into <paramref name="found"/>.</summary>
-    private void Scan(TopicPartition statePartition, string prefix, Dictionary<long, Chunks> found)
+    /// <summary>Reads state partitions from their start to their high watermarks (together) into <paramref name="found"/>.</summary>
+    private void Scan(List<TopicPartition> statePartitions, string prefix, Dictionary<long, Chunks> found)
     {
         var reader = Reader();
-        var marks = reader.QueryWatermarkOffsets(statePartition, ReadTimeout);
-        if (marks.High.Value <= marks.Low.Value)
+        var highs = new Dictionary<int, long>();
+        var starts = new List<TopicPartitionOffset>();
+        foreach (var statePartition in statePartitions)
+        {
+            var marks = reader.QueryWatermarkOffsets(statePartition, ReadTimeout);
+            if (marks.High.Value > marks.Low.Value)
+            {
+                highs[statePartition.Partition.Value] = marks.High.Value;
+                starts.Add(new TopicPartitionOffset(statePartition, marks.Low));
+            }
+        }
+
+        if (starts.Count == 0)
         {
             return;
         }
 
         var deadline = DateTime.UtcNow + ReadTimeout;
-        reader.Assign(new TopicPartitionOffset(statePartition, marks.Low));
+        reader.Assign(starts);
         try
         {
-            while (true)
+            while (highs.Count > 0)
             {
                 var result = reader.Consume(TimeSpan.FromMilliseconds(200));
                 if (result is null)
                 {
                     if (DateTime.UtcNow > deadline)
                     {
-                        throw new KafkaException(new Error(ErrorCode.Local_TimedOut, string.Create(CultureInfo.InvariantCulture, $"Reading {statePartition} back to offset {marks.High.Value} took longer than {ReadTimeout.TotalSeconds} s.")));
+                        throw new KafkaException(new Error(ErrorCode.Local_TimedOut, string.Create(CultureInfo.InvariantCulture, $"Reading {_topic} partitions {string.Join(", ", highs.Keys)} back to their high watermarks took longer than {ReadTimeout.TotalSeconds} s.")));
                     }
 
                     continue;
@@ -367,12 +380,12 @@ internal sealed class TopicPartitionStore : IPartitionStateStore
 
                 if (!result.IsPartitionEOF)
                 {
-                    Apply(result.Message, statePartition.Partition.Value, prefix, found);
+                    Apply(result.Message, result.Partition.Value, prefix, found);
                 }
 
-                if (result.Offset.Value >= marks.High.Value - 1)
+                if (highs.TryGetValue(result.Partition.Value, out var high) && result.Offset.Value >= high - 1)
                 {
-                    break;
+                    highs.Remove(result.Partition.Value);
                 }
             }
         }
