@@ -140,34 +140,33 @@ public sealed class RepartitionCheckpointTests : IClassFixture<BrokerFixture>
         return settings;
     }
 
-    /// <summary>As the Collector's exporter keys them: spans by trace id, metric points by resource.</summary>
+    /// <summary>
+    /// As the Collector's exporter keys them: spans by trace id, metric points by resource; batch by
+    /// batch, each batch's metrics then its spans, so the input partitions advance together in event
+    /// time. (All metrics first let a worker find a span partition caught up while the metrics ran an
+    /// hour ahead, advance it idle to their watermark and count the spans written next late.)
+    /// </summary>
     internal static void Produce(TestTopics topics, IEnumerable<SimulationBatch> batches)
     {
-        var metrics = new List<(int Partition, byte[] Value)>();
-        var spans = new List<(int Partition, byte[] Value)>();
+        var records = new List<(TopicPartition Partition, byte[] Value)>();
         foreach (var batch in batches)
         {
             foreach (var group in batch.Metrics.GroupBy(p => StageSources.PartitionOf(p.Series.Service, InputPartitions)))
             {
-                metrics.Add((group.Key, OtlpProtobufEncoder.EncodeMetricPoints([.. group])));
+                records.Add((new TopicPartition(topics.Metrics, group.Key), OtlpProtobufEncoder.EncodeMetricPoints([.. group])));
             }
 
             foreach (var group in batch.Spans.GroupBy(s => (int)(s.TraceId % InputPartitions)))
             {
-                spans.Add((group.Key, OtlpProtobufEncoder.EncodeSpans([.. group])));
+                records.Add((new TopicPartition(topics.Spans, group.Key), OtlpProtobufEncoder.EncodeSpans([.. group])));
             }
         }
 
         var config = new ProducerConfig { BootstrapServers = topics.Broker.BootstrapServers, EnableIdempotence = true, LingerMs = 5 };
         using var producer = new ProducerBuilder<byte[]?, byte[]>(config).SetLogHandler(static (_, _) => { }).Build();
-        foreach (var (partition, value) in metrics)
+        foreach (var (partition, value) in records)
         {
-            producer.Produce(new TopicPartition(topics.Metrics, partition), new Message<byte[]?, byte[]> { Value = value });
-        }
-
-        foreach (var (partition, value) in spans)
-        {
-            producer.Produce(new TopicPartition(topics.Spans, partition), new Message<byte[]?, byte[]> { Value = value });
+            producer.Produce(partition, new Message<byte[]?, byte[]> { Value = value });
         }
 
         Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
