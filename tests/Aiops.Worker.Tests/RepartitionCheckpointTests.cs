@@ -14,19 +14,25 @@ namespace Aiops.Worker.Tests;
 
 /// <summary>
 /// <c>Repartition:Enabled</c> with <c>Checkpoint:Enabled</c> on the mock cluster: a worker stopped
-/// mid-stream and a new one started in the same group continue with the stages' saved baselines.
+/// mid-stream and a new one started in the same group continue with the stages' saved baselines,
+/// kept in either store of <c>Checkpoint:Store</c> (the shared directory or the compacted state topic).
 /// </summary>
 public sealed class RepartitionCheckpointTests : IClassFixture<BrokerFixture>
 {
-    private const int InputPartitions = 3;
-    private const int RedPartitions = 2;
+    internal const int InputPartitions = 3;
+    internal const int RedPartitions = 2;
+
+    /// <summary>Partitions of the state topic with <c>Checkpoint:Store=Topic</c>: the default <c>Repartition:StatePartitions</c>.</summary>
+    internal const int StatePartitions = 12;
 
     private readonly BrokerFixture _fixture;
 
     public RepartitionCheckpointTests(BrokerFixture fixture) => _fixture = fixture;
 
-    [Fact]
-    public async Task AWorkerRestartedMidStreamEndsWithTheResourceBaselinesOfAnUninterruptedRunAndNoDuplicateIncident()
+    [Theory]
+    [InlineData("Directory")]
+    [InlineData("Topic")]
+    public async Task AWorkerRestartedMidStreamEndsWithTheResourceBaselinesOfAnUninterruptedRunAndNoDuplicateIncident(string store)
     {
         var topics = new TestTopics(_fixture.Broker);
         await topics.CreateAsync(InputPartitions);
@@ -37,13 +43,18 @@ public sealed class RepartitionCheckpointTests : IClassFixture<BrokerFixture>
 
         // Two groups read the same input topics, each with its own internal topics and incidents topic:
         // "restarted" (one worker for the first half, another for the rest) and "reference" (one worker throughout).
-        var restarted = Settings(topics, topics.Group, suffix, topics.Incidents);
+        var restarted = WithStore(Settings(topics, topics.Group, suffix, topics.Incidents), store);
         var referenceGroup = topics.Group + "-ref";
         var referenceIncidents = topics.Incidents + "-ref";
-        var reference = Settings(topics, referenceGroup, suffix + "-ref", referenceIncidents);
+        var reference = WithStore(Settings(topics, referenceGroup, suffix + "-ref", referenceIncidents), store);
         await _fixture.Broker.CreateTopicsAsync([
             ("red-" + suffix, RedPartitions), ("verdicts-" + suffix, 1),
             ("red-" + suffix + "-ref", RedPartitions), ("verdicts-" + suffix + "-ref", 1), (referenceIncidents, 1)]);
+        if (store == "Topic")
+        {
+            // The mock answers no CreateTopics request (the worker would stop, naming the topic): made here, 12 partitions as configured.
+            await _fixture.Broker.CreateTopicsAsync([("state-" + suffix, StatePartitions), ("state-" + suffix + "-ref", StatePartitions)]);
+        }
 
         using var watcher = new IncidentWatcher(_fixture.Broker.BootstrapServers, topics.Incidents);
         using var referenceWatcher = new IncidentWatcher(_fixture.Broker.BootstrapServers, referenceIncidents);
@@ -73,12 +84,13 @@ public sealed class RepartitionCheckpointTests : IClassFixture<BrokerFixture>
             () => $"the {expectedOpens.Count} incidents of the one-process pipeline in both groups ({watcher.Messages.Count} and {referenceWatcher.Messages.Count} messages so far)",
             TimeSpan.FromSeconds(90));
 
-        // Stopping saves every stage (revocation); the saved states are then compared byte for byte.
+        // Stopping saves every stage (revocation); the saved states are then read back through
+        // each worker's own store (the group's files, or the state topic) and compared byte for byte.
         await second.StopAsync();
-        await referenceWorker.DisposeAsync();
-        var checkpoint = new CheckpointOptions { Directory = topics.StateDirectory };
-        var restartedStore = new DirectoryPartitionStore(PartitionStates.DirectoryOf(checkpoint, new KafkaOptions { GroupId = topics.Group }));
-        var referenceStore = new DirectoryPartitionStore(PartitionStates.DirectoryOf(checkpoint, new KafkaOptions { GroupId = referenceGroup }));
+        await referenceWorker.StopAsync();
+        var restartedStore = second.Services.GetRequiredService<IPartitionStateStore>();
+        var referenceStore = referenceWorker.Services.GetRequiredService<IPartitionStateStore>();
+        Assert.Equal(store == "Topic" ? typeof(TopicPartitionStore) : typeof(DirectoryPartitionStore), restartedStore.GetType());
         for (int p = 0; p < InputPartitions; p++)
         {
             var expectedState = referenceStore.Load(new TopicPartition(topics.Metrics, p));
@@ -88,6 +100,8 @@ public sealed class RepartitionCheckpointTests : IClassFixture<BrokerFixture>
             Assert.True(expectedState.Length > 1000, $"metrics partition {p} holds resource baselines ({expectedState.Length} bytes)");
             Assert.Equal(expectedState, actualState);
         }
+
+        await referenceWorker.DisposeAsync();
 
         // No incident event written twice; the judged incidents opened are those of the uninterrupted run.
         var events = watcher.Messages.Select(static m => (m.IncidentId, m.Event, m.EventTimeMs)).ToList();
@@ -110,51 +124,68 @@ public sealed class RepartitionCheckpointTests : IClassFixture<BrokerFixture>
         return settings;
     }
 
-    /// <summary>As the Collector's exporter keys them: spans by trace id, metric points by resource.</summary>
-    private static void Produce(TestTopics topics, IEnumerable<SimulationBatch> batches)
+    /// <summary>
+    /// <c>Checkpoint:Store</c> = <paramref name="store"/>. The topic store needs <c>Scope=Partition</c>
+    /// (the options validator refuses it otherwise) and keeps the states in the <c>state-</c> topic of
+    /// <see cref="Settings"/>, which the caller creates on the mock cluster with <see cref="StatePartitions"/> partitions.
+    /// </summary>
+    internal static Dictionary<string, string?> WithStore(Dictionary<string, string?> settings, string store)
     {
-        var metrics = new List<(int Partition, byte[] Value)>();
-        var spans = new List<(int Partition, byte[] Value)>();
+        settings["Checkpoint:Store"] = store;
+        if (store == "Topic")
+        {
+            settings["Checkpoint:Scope"] = "Partition";
+        }
+
+        return settings;
+    }
+
+    /// <summary>
+    /// As the Collector's exporter keys them: spans by trace id, metric points by resource; batch by
+    /// batch, each batch's metrics then its spans, so the input partitions advance together in event
+    /// time. (All metrics first let a worker find a span partition caught up while the metrics ran an
+    /// hour ahead, advance it idle to their watermark and count the spans written next late.)
+    /// </summary>
+    internal static void Produce(TestTopics topics, IEnumerable<SimulationBatch> batches)
+    {
+        var records = new List<(TopicPartition Partition, byte[] Value)>();
         foreach (var batch in batches)
         {
             foreach (var group in batch.Metrics.GroupBy(p => StageSources.PartitionOf(p.Series.Service, InputPartitions)))
             {
-                metrics.Add((group.Key, OtlpProtobufEncoder.EncodeMetricPoints([.. group])));
+                records.Add((new TopicPartition(topics.Metrics, group.Key), OtlpProtobufEncoder.EncodeMetricPoints([.. group])));
             }
 
             foreach (var group in batch.Spans.GroupBy(s => (int)(s.TraceId % InputPartitions)))
             {
-                spans.Add((group.Key, OtlpProtobufEncoder.EncodeSpans([.. group])));
+                records.Add((new TopicPartition(topics.Spans, group.Key), OtlpProtobufEncoder.EncodeSpans([.. group])));
             }
         }
 
         var config = new ProducerConfig { BootstrapServers = topics.Broker.BootstrapServers, EnableIdempotence = true, LingerMs = 5 };
         using var producer = new ProducerBuilder<byte[]?, byte[]>(config).SetLogHandler(static (_, _) => { }).Build();
-        foreach (var (partition, value) in metrics)
+        foreach (var (partition, value) in records)
         {
-            producer.Produce(new TopicPartition(topics.Metrics, partition), new Message<byte[]?, byte[]> { Value = value });
-        }
-
-        foreach (var (partition, value) in spans)
-        {
-            producer.Produce(new TopicPartition(topics.Spans, partition), new Message<byte[]?, byte[]> { Value = value });
+            producer.Produce(partition, new Message<byte[]?, byte[]> { Value = value });
         }
 
         Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
     }
 
-    private static Task UntilCommittedAsync(TestTopics topics, string group, string what, RunningWorker worker)
+    /// <summary>Waits until <paramref name="group"/> committed every input partition (metrics and spans) to its end.</summary>
+    internal static Task UntilCommittedAsync(TestTopics topics, string group, string what, RunningWorker worker)
     {
         return Wait.UntilAsync(
-            () => Committed(topics, group, topics.Metrics).SequenceEqual(topics.EndOffsets(topics.Metrics, InputPartitions))
-                && Committed(topics, group, topics.Spans).SequenceEqual(topics.EndOffsets(topics.Spans, InputPartitions)),
-            () => $"{what} (records {worker.Metrics.Records}, dead letters {worker.Metrics.DeadLetters}, partitions {worker.Metrics.AssignedPartitions}, health {worker.Services.GetRequiredService<Aiops.Worker.Telemetry.WorkerHealth>().CheckHealthAsync(new()).Result.Description}; committed metrics {string.Join(',', Committed(topics, group, topics.Metrics))} spans {string.Join(',', Committed(topics, group, topics.Spans))}; ends {string.Join(',', topics.EndOffsets(topics.Metrics, InputPartitions))} / {string.Join(',', topics.EndOffsets(topics.Spans, InputPartitions))})",
+            () => Committed(topics, group, topics.Metrics, InputPartitions).SequenceEqual(topics.EndOffsets(topics.Metrics, InputPartitions))
+                && Committed(topics, group, topics.Spans, InputPartitions).SequenceEqual(topics.EndOffsets(topics.Spans, InputPartitions)),
+            () => $"{what} (records {worker.Metrics.Records}, dead letters {worker.Metrics.DeadLetters}, partitions {worker.Metrics.AssignedPartitions}, health {worker.Services.GetRequiredService<Aiops.Worker.Telemetry.WorkerHealth>().CheckHealthAsync(new()).Result.Description}; committed metrics {string.Join(',', Committed(topics, group, topics.Metrics, InputPartitions))} spans {string.Join(',', Committed(topics, group, topics.Spans, InputPartitions))}; ends {string.Join(',', topics.EndOffsets(topics.Metrics, InputPartitions))} / {string.Join(',', topics.EndOffsets(topics.Spans, InputPartitions))})",
             TimeSpan.FromSeconds(60));
     }
 
-    private static long[] Committed(TestTopics topics, string group, string topic)
+    /// <summary><paramref name="group"/>'s committed offset of partitions 0..<paramref name="partitions"/>-1 of <paramref name="topic"/> (-1001 when none).</summary>
+    internal static long[] Committed(TestTopics topics, string group, string topic, int partitions)
     {
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig { BootstrapServers = topics.Broker.BootstrapServers, GroupId = group, EnableAutoCommit = false }).Build();
-        return [.. consumer.Committed([.. Enumerable.Range(0, InputPartitions).Select(p => new TopicPartition(topic, p))], TimeSpan.FromSeconds(10)).Select(static o => o.Offset.Value)];
+        return [.. consumer.Committed([.. Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p))], TimeSpan.FromSeconds(10)).Select(static o => o.Offset.Value)];
     }
 }

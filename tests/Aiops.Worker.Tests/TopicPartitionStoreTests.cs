@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Aiops.Worker.Kafka;
 using Aiops.Worker.Options;
@@ -5,12 +6,14 @@ using Aiops.Worker.Processing;
 using Confluent.Kafka;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
 
 namespace Aiops.Worker.Tests;
 
 /// <summary>
 /// <see cref="TopicPartitionStore"/> on the mock cluster: states saved as chunk records in a real
-/// topic and read back by another store instance (another process's view), torn and corrupt saves.
+/// topic and read back by another store instance (another process's view), torn and corrupt saves,
+/// a 40 MB state spread over the state partitions, and a state the topic cannot keep.
 /// </summary>
 public sealed class TopicPartitionStoreTests : IClassFixture<BrokerFixture>, IDisposable
 {
@@ -18,12 +21,23 @@ public sealed class TopicPartitionStoreTests : IClassFixture<BrokerFixture>, IDi
     private const int ChunkBytes = 1024;
     private const int ChunkData = ChunkBytes - TopicPartitionStore.HeaderBytes;
 
+    /// <summary>The default <c>Checkpoint:ChunkBytes</c>: 900,000 bytes per record.</summary>
+    private const int DefaultChunkBytes = 900_000;
+
+    /// <summary>What the librdkafka mock cluster keeps per partition: 5 MiB (<c>rdkafka_mock.c</c>, partition init).</summary>
+    private const int MockPartitionBytes = 5 * 1024 * 1024;
+
     private readonly BrokerFixture _fixture;
+    private readonly ITestOutputHelper _output;
     private readonly string _topic = "state-" + Guid.NewGuid().ToString("N")[..8];
     private readonly string _group = "g-" + Guid.NewGuid().ToString("N")[..8];
     private readonly List<IDisposable> _owned = [];
 
-    public TopicPartitionStoreTests(BrokerFixture fixture) => _fixture = fixture;
+    public TopicPartitionStoreTests(BrokerFixture fixture, ITestOutputHelper output)
+    {
+        _fixture = fixture;
+        _output = output;
+    }
 
     public void Dispose()
     {
@@ -33,7 +47,7 @@ public sealed class TopicPartitionStoreTests : IClassFixture<BrokerFixture>, IDi
         }
     }
 
-    private async Task<TopicPartitionStore> StoreAsync(int statePartitions = 1)
+    private async Task<TopicPartitionStore> StoreAsync(int statePartitions = 1, int chunkBytes = ChunkBytes)
     {
         await _fixture.Broker.CreateTopicsAsync([(_topic, statePartitions)]);
         var kafka = new KafkaOptions { BootstrapServers = _fixture.Broker.BootstrapServers, GroupId = _group, FlushTimeoutMs = 10_000 };
@@ -45,7 +59,7 @@ public sealed class TopicPartitionStoreTests : IClassFixture<BrokerFixture>, IDi
         var store = new TopicPartitionStore(
             clients,
             Microsoft.Extensions.Options.Options.Create(new RepartitionOptions { StateTopic = _topic, StatePartitions = statePartitions }),
-            Microsoft.Extensions.Options.Options.Create(new CheckpointOptions { Scope = CheckpointScope.Partition, Store = CheckpointStore.Topic, ChunkBytes = ChunkBytes }),
+            Microsoft.Extensions.Options.Options.Create(new CheckpointOptions { Scope = CheckpointScope.Partition, Store = CheckpointStore.Topic, ChunkBytes = chunkBytes }),
             Microsoft.Extensions.Options.Options.Create(kafka),
             new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance),
             NullLogger<TopicPartitionStore>.Instance);
@@ -141,10 +155,15 @@ public sealed class TopicPartitionStoreTests : IClassFixture<BrokerFixture>, IDi
         store.Dispose();
 
         Assert.Equal(newer, (await StoreAsync(statePartitions: 3)).Load(input));
-        // Generation 1 had 3 chunks (2,000 / 968 rounded up), generation 2 has 2: after them, 3 tombstones on generation 1's keys.
-        var records = Records(store.StatePartitionOf(input).Partition.Value);
-        var tombstones = records.Where(static r => r.Value is null).Select(static r => Encoding.UTF8.GetString(r.Key!)).ToList();
-        Assert.Equal([.. Enumerable.Range(0, 3).Select(i => $"{_group}/otlp_metrics/4/1/{i}")], tombstones);
+        // Generation 1 had 3 chunks (2,000 / 968 rounded up), generation 2 has 2: after them, 3 tombstones on
+        // generation 1's keys, chunk i in the partition it was written to, i past the home partition.
+        for (var i = 0; i < 3; i++)
+        {
+            var records = Records(store.StatePartitionOf(input, i).Partition.Value);
+            Assert.Equal(store.StatePartitionOf(input, i), new TopicPartition(_topic, (store.StatePartitionOf(input).Partition.Value + i) % 3));
+            var tombstones = records.Where(static r => r.Value is null).Select(static r => Encoding.UTF8.GetString(r.Key!)).ToList();
+            Assert.Equal([$"{_group}/otlp_metrics/4/1/{i}"], tombstones);
+        }
     }
 
     [Fact]
@@ -185,5 +204,56 @@ public sealed class TopicPartitionStoreTests : IClassFixture<BrokerFixture>, IDi
         });
 
         Assert.Equal(good, (await StoreAsync()).Load(input));
+    }
+
+    [Fact]
+    public async Task AFortyMegabyteStateIsSpreadOverTheStatePartitionsAndReadBackByteForByteAfterASecondOneReplacesIt()
+    {
+        // 40,000,000 random bytes: incompressible, so the worst case for the mock's 5 MiB per partition
+        // (a detector state compresses about 2:1, see TopicPartitionStore). 45 chunks of 899,944 bytes
+        // over 12 partitions: at most 4 chunks, 3.6 MB, in any one.
+        const int Length = 40_000_000;
+        var writer = await StoreAsync(statePartitions: 12, chunkBytes: DefaultChunkBytes);
+        var input = new TopicPartition("otlp_metrics", 7);
+        var first = State(Length, seed: 10);
+        Assert.Null(writer.Load(input));
+        var clock = Stopwatch.StartNew();
+        writer.Write(input, first);
+        Assert.True(writer.Flush());
+        var saved = clock.Elapsed;
+
+        var reader = await StoreAsync(statePartitions: 12, chunkBytes: DefaultChunkBytes);
+        clock.Restart();
+        Assert.Equal(first, reader.Load(input));
+        var loaded = clock.Elapsed;
+
+        // The new owner saves another 40 MB: the partitions now hold more than 5 MiB of the two
+        // generations, so the mock drops the oldest batches, the first generation's (garbage by then).
+        var second = State(Length, seed: 11);
+        reader.Write(input, second);
+        Assert.True(reader.Flush());
+        Assert.Equal(second, (await StoreAsync(statePartitions: 12, chunkBytes: DefaultChunkBytes)).Load(input));
+        _output.WriteLine($"40,000,000 bytes: saved in {saved.TotalMilliseconds:F0} ms, loaded in {loaded.TotalMilliseconds:F0} ms");
+    }
+
+    [Fact]
+    public async Task AStateTheTopicCannotKeepIsRefusedWithTheReasonAndNeverLoadedInPart()
+    {
+        // One state partition: an 8,000,000-byte random state (9 chunks) is over the 5 MiB the mock
+        // keeps in a partition, which drops its first chunks while the last ones are appended.
+        var store = await StoreAsync(statePartitions: 1, chunkBytes: DefaultChunkBytes);
+        var input = new TopicPartition("otlp_spans", 1);
+        SaveFirst(store, input, State(1_000, seed: 12));
+        var tooLarge = State(8_000_000, seed: 13);
+        Assert.True(tooLarge.Length > MockPartitionBytes);
+        store.Write(input, tooLarge);
+        var refused = Assert.Throws<InvalidOperationException>(() => store.Flush());
+        Assert.Contains("8,000,000 bytes", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("cannot be kept", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Repartition:StatePartitions", refused.Message, StringComparison.Ordinal);
+
+        // What is left of the large save is never loaded; the small one before it was dropped by the
+        // mock with the large save's first chunks, so the partition starts empty.
+        Assert.Null((await StoreAsync(statePartitions: 1, chunkBytes: DefaultChunkBytes)).Load(input));
     }
 }
