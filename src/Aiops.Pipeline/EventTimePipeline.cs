@@ -40,16 +40,23 @@ public sealed class EventTimePipeline
     private const int BaselinesOnlyVersion = 2;
 
     private readonly PipelineOptions _options;
-    private readonly DetectionStage _detection;
-    private readonly IngestStage _ingest;
-    private readonly MergeStage _merge;
-    private readonly CorrelationStage _correlation;
+    // Not readonly: a snapshot is restored into freshly built stages (see RestoreSnapshot).
+    private DetectionStage _detection;
+    private IngestStage _ingest;
+    private MergeStage _merge;
+    private CorrelationStage _correlation;
 
     /// <summary>Creates a pipeline; throws <see cref="ArgumentOutOfRangeException"/> naming an option out of range.</summary>
     public EventTimePipeline(PipelineOptions? options = null)
     {
         _options = options ?? new PipelineOptions();
         _options.Validate();
+        Build();
+    }
+
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_correlation), nameof(_detection), nameof(_merge), nameof(_ingest))]
+    private void Build()
+    {
         _correlation = new CorrelationStage(_options, sources: 1);
         _detection = new DetectionStage(_options, _correlation, StageSources.Merge(0));
         _merge = new MergeStage(_options, StageSources.Merge(0), sources: 1, _detection, _correlation);
@@ -188,8 +195,9 @@ public sealed class EventTimePipeline
     }
 
     /// <summary>
-    /// Restores state written by <see cref="WriteSnapshot"/> into a freshly constructed pipeline;
-    /// throws <see cref="InvalidDataException"/> naming the bad section. A version-2 snapshot (the
+    /// Replaces the pipeline's state with one written by <see cref="WriteSnapshot"/> (a running
+    /// pipeline too: the worker restores a newer checkpoint another instance wrote); throws
+    /// <see cref="InvalidDataException"/> naming the bad section, and then keeps its own state. A version-2 snapshot (the
     /// previous format, baselines only) still loads: its baselines and counters are restored and
     /// the open state starts empty, as it did with that format.
     /// </summary>
@@ -227,20 +235,35 @@ public sealed class EventTimePipeline
             }
         }
 
-        _detection.Load(stream, points, anomalies);
-        if (version == BaselinesOnlyVersion)
+        // The snapshot replaces the whole state: it is loaded into fresh stages (the open state
+        // loads only into those), and the running ones are kept if it turns out to be bad.
+        var running = (_detection, _ingest, _merge, _correlation);
+        var (observer, trace) = (_detection.DetectionObserver, _detection.Trace);
+        Build();
+        _detection.DetectionObserver = observer;
+        _detection.Trace = trace;
+        try
         {
-            _ingest.Restore(watermark, spans, rejected);
-        }
-        else
-        {
-            using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-            _ingest.LoadState(reader);
-            _merge.LoadState(reader);
-            _detection.LoadState(reader);
-            _correlation.LoadState(reader);
-        }
+            _detection.Load(stream, points, anomalies);
+            if (version == BaselinesOnlyVersion)
+            {
+                _ingest.Restore(watermark, spans, rejected);
+            }
+            else
+            {
+                using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+                _ingest.LoadState(reader);
+                _merge.LoadState(reader);
+                _detection.LoadState(reader);
+                _correlation.LoadState(reader);
+            }
 
-        _correlation.Restore(incidents);
+            _correlation.Restore(incidents);
+        }
+        catch
+        {
+            (_detection, _ingest, _merge, _correlation) = running;
+            throw;
+        }
     }
 }

@@ -26,6 +26,58 @@ public sealed class MetricExemplarStoreTests
         Assert.Equal(1, store.Count);
     }
 
+    private static byte[] Save(MetricExemplarStore store)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer))
+        {
+            store.SaveState(writer);
+        }
+
+        return buffer.ToArray();
+    }
+
+    [Fact]
+    public void ARestoredStoreKeepsTheExemplarsAndEvictsTheSameSeriesNext()
+    {
+        var store = new MetricExemplarStore();
+        // MaxSeries − 1 other series, then Cpu: the store is full.
+        for (var s = 0; s < MetricExemplarStore.MaxSeries - 1; s++)
+        {
+            store.Add(Cpu with { Labels = "node=n" + s }, T0 + s, (UInt128)(s + 1));
+        }
+
+        for (var i = 1; i <= 10; i++)
+        {
+            store.Add(Cpu, T0 + i, (UInt128)(100_000 + i));
+        }
+
+        byte[] state = Save(store);
+        var restored = new MetricExemplarStore();
+        restored.LoadState(new BinaryReader(new MemoryStream(state)));
+        Assert.Equal(state, Save(restored));
+        Assert.Equal(store.TraceIdsNear(Cpu, T0), restored.TraceIdsNear(Cpu, T0));
+
+        // Full: a new series evicts the one that arrived first (node=n0) in both; node=n1 stays.
+        store.Add(Cpu with { Labels = "node=new" }, T0, 7);
+        restored.Add(Cpu with { Labels = "node=new" }, T0, 7);
+        Assert.Empty(restored.TraceIdsNear(Cpu with { Labels = "node=n0" }, T0));
+        Assert.Equal([Hex(2)], restored.TraceIdsNear(Cpu with { Labels = "node=n1" }, T0));
+        Assert.Equal(store.Evicted, restored.Evicted);
+        Assert.Equal(Save(store), Save(restored));
+    }
+
+    [Fact]
+    public void ATruncatedExemplarStateIsRefusedNamingIt()
+    {
+        var store = new MetricExemplarStore();
+        store.Add(Cpu, T0, 1);
+        byte[] state = Save(store);
+
+        var e = Assert.Throws<InvalidDataException>(() => new MetricExemplarStore().LoadState(new BinaryReader(new MemoryStream(state[..^5]))));
+        Assert.Contains("metric exemplar state", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ExemplarsFartherThanOneExportIntervalFromTheVerdictAreNotItsOwn()
     {

@@ -354,6 +354,24 @@ public sealed class StageStateTests
     }
 
     [Fact]
+    public void ASnapshotRestoredIntoARunningPipelineReplacesItsStateAndABadOneLeavesItAsItWas()
+    {
+        var source = new Pipeline();
+        source.Feed(0, CutAt(0.4));
+        byte[] snapshot = source.Snapshot();
+
+        // A worker restores a newer checkpoint another instance wrote into a pipeline that has run.
+        var running = new Pipeline();
+        running.Feed(0, CutAt(0.2));
+        byte[] before = running.Snapshot();
+        Assert.Throws<InvalidDataException>(() => running.Instance.RestoreSnapshot(new MemoryStream(snapshot[..^2])));
+        Assert.Equal(before, running.Snapshot());
+
+        running.Instance.RestoreSnapshot(new MemoryStream(snapshot));
+        Assert.Equal(snapshot, running.Snapshot());
+    }
+
+    [Fact]
     public void ATruncatedSnapshotIsRefusedNamingTheSectionThatIsShort()
     {
         var original = new Pipeline();
