@@ -325,29 +325,29 @@ public sealed class IncidentCorrelator
             _watermark = reader.ReadInt64();
             DuplicateAnomalies = reader.ReadInt64();
             IgnoredAnomalies = reader.ReadInt64();
-            int seen = StateFraming.ReadCount(reader, MaxEntries, StateName);
+            int seen = StateFraming.ReadCount(reader, MaxEntries, "remembered verdict");
             for (int i = 0; i < seen; i++)
             {
                 var identity = (StateFraming.ReadSeries(reader), ReadDetector(reader), reader.ReadInt64());
                 if (!_seen.Add(identity))
                 {
-                    throw new InvalidDataException($"{StateName} state repeats the verdict {identity.Item1} {identity.Item2} at {identity.Item3}.");
+                    throw new InvalidDataException($"The {StateName} repeats the verdict {identity.Item1} {identity.Item2} at {identity.Item3}.");
                 }
 
                 _seenOrder.Enqueue(identity);
             }
 
-            int ids = StateFraming.ReadCount(reader, MaxEntries, StateName);
+            int ids = StateFraming.ReadCount(reader, MaxEntries, "incident id");
             for (int i = 0; i < ids; i++)
             {
                 string id = reader.ReadString();
                 if (!_knownIds.TryAdd(id, reader.ReadInt64()))
                 {
-                    throw new InvalidDataException($"{StateName} state repeats incident id {id}.");
+                    throw new InvalidDataException($"The {StateName} repeats incident id {id}.");
                 }
             }
 
-            int open = StateFraming.ReadCount(reader, MaxEntries, StateName);
+            int open = StateFraming.ReadCount(reader, MaxEntries, "open incident");
             for (int i = 0; i < open; i++)
             {
                 _open.Add(OpenIncident.Read(reader));
@@ -360,7 +360,7 @@ public sealed class IncidentCorrelator
         byte value = reader.ReadByte();
         return value <= (byte)DetectorKind.ReplicaDrift
             ? (DetectorKind)value
-            : throw new InvalidDataException($"{StateName} state has unknown detector kind {value}.");
+            : throw new InvalidDataException($"The {StateName} has unknown detector kind {value}.");
     }
 
     private static void WriteSignal(BinaryWriter writer, IncidentSignal signal)
@@ -400,7 +400,7 @@ public sealed class IncidentCorrelator
         Observed = reader.ReadDouble(),
         Expected = reader.ReadDouble(),
         Detail = StateFraming.ReadNullable(reader),
-        ExemplarTraceIds = StateFraming.ReadStrings(reader, MaxEntries, StateName),
+        ExemplarTraceIds = StateFraming.ReadStrings(reader, MaxEntries, "exemplar"),
     };
 
     /// <summary>A ranked candidate, its score parts in their own (insertion) order, which is the order the JSON writes them in.</summary>
@@ -435,23 +435,23 @@ public sealed class IncidentCorrelator
         int rank = reader.ReadInt32();
         double score = reader.ReadDouble();
         bool isVirtual = reader.ReadBoolean();
-        var signals = new IncidentSignal[StateFraming.ReadCount(reader, MaxEntries, StateName)];
+        var signals = new IncidentSignal[StateFraming.ReadCount(reader, MaxEntries, "candidate signal")];
         for (int i = 0; i < signals.Length; i++)
         {
             signals[i] = ReadSignal(reader);
         }
 
         long since = reader.ReadInt64();
-        var exemplars = StateFraming.ReadStrings(reader, MaxEntries, StateName);
-        var path = StateFraming.ReadStrings(reader, MaxEntries, StateName);
+        var exemplars = StateFraming.ReadStrings(reader, MaxEntries, "exemplar");
+        var path = StateFraming.ReadStrings(reader, MaxEntries, "path node");
         byte remediation = reader.ReadByte();
         if (remediation > (byte)RemediationKind.CaptureProfile)
         {
-            throw new InvalidDataException($"{StateName} state has unknown remediation kind {remediation}.");
+            throw new InvalidDataException($"The {StateName} has unknown remediation kind {remediation}.");
         }
 
         string hint = reader.ReadString();
-        int parts = StateFraming.ReadCount(reader, MaxEntries, StateName);
+        int parts = StateFraming.ReadCount(reader, MaxEntries, "score part");
         var scoreParts = new Dictionary<string, double>(parts, StringComparer.Ordinal);
         for (int i = 0; i < parts; i++)
         {
@@ -589,26 +589,26 @@ public sealed class IncidentCorrelator
                 Fingerprint = reader.ReadString(),
                 Symptom = reader.ReadString(),
             };
-            int signals = StateFraming.ReadCount(reader, MaxEntries, StateName);
+            int signals = StateFraming.ReadCount(reader, MaxEntries, "incident signal");
             for (int i = 0; i < signals; i++)
             {
                 var signal = ReadSignal(reader);
                 var key = (new SeriesKey(signal.Service, signal.Metric, signal.Labels), signal.Detector);
                 if (!incident.Signals.TryAdd(key, signal))
                 {
-                    throw new InvalidDataException($"{StateName} state repeats signal {key.Item1} {key.Item2} in incident {incident.Id}.");
+                    throw new InvalidDataException($"The {StateName} repeats signal {key.Item1} {key.Item2} in incident {incident.Id}.");
                 }
 
                 incident.SignalOrder.Add(key);
             }
 
-            int timestamps = StateFraming.ReadCount(reader, MaxEntries, StateName);
+            int timestamps = StateFraming.ReadCount(reader, MaxEntries, "evidence time");
             for (int i = 0; i < timestamps; i++)
             {
                 incident.EvidenceTimestamps.Add(reader.ReadInt64());
             }
 
-            var causes = new RootCauseCandidate[StateFraming.ReadCount(reader, MaxEntries, StateName)];
+            var causes = new RootCauseCandidate[StateFraming.ReadCount(reader, MaxEntries, "root cause")];
             for (int i = 0; i < causes.Length; i++)
             {
                 causes[i] = ReadCandidate(reader);

@@ -603,13 +603,13 @@ public sealed class ServiceGraph
 
         StateFraming.Read(reader, StateMagic, StateVersion, StateName, _ =>
         {
-            int nodes = StateFraming.ReadCount(reader, MaxEntries, StateName);
+            int nodes = StateFraming.ReadCount(reader, MaxEntries, "graph node");
             for (int n = 0; n < nodes; n++)
             {
                 string name = reader.ReadString();
                 if (name.Length == 0 || _nodes.ContainsKey(name))
                 {
-                    throw new InvalidDataException($"{StateName} state has an empty or repeated node name '{name}'.");
+                    throw new InvalidDataException($"The {StateName} has an empty or repeated node name '{name}'.");
                 }
 
                 var node = new ServiceNode(name, KindOf(name), reader.ReadInt64()) { LastSeenMs = reader.ReadInt64() };
@@ -618,7 +618,7 @@ public sealed class ServiceGraph
                 bool changed = reader.ReadBoolean();
                 long changeMs = reader.ReadInt64();
                 node.LastVersionChangeMs = changed ? changeMs : null;
-                int instances = StateFraming.ReadCount(reader, MaxEntries, StateName);
+                int instances = StateFraming.ReadCount(reader, MaxEntries, "instance");
                 for (int i = 0; i < instances; i++)
                 {
                     string instance = reader.ReadString();
@@ -640,14 +640,14 @@ public sealed class ServiceGraph
                 _graph.AddVertex(name);
             }
 
-            int edges = StateFraming.ReadCount(reader, MaxEntries, StateName);
+            int edges = StateFraming.ReadCount(reader, MaxEntries, "graph edge");
             for (int e = 0; e < edges; e++)
             {
                 string source = reader.ReadString();
                 string target = reader.ReadString();
                 if (!_nodes.ContainsKey(source) || !_nodes.ContainsKey(target) || _edges.ContainsKey((source, target)))
                 {
-                    throw new InvalidDataException($"{StateName} state has an edge {source} -> {target} between unknown nodes or twice.");
+                    throw new InvalidDataException($"The {StateName} has an edge {source} -> {target} between unknown nodes or twice.");
                 }
 
                 long sequence = reader.ReadInt64();

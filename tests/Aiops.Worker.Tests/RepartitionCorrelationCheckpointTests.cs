@@ -69,31 +69,48 @@ public sealed class RepartitionCorrelationCheckpointTests : IClassFixture<Broker
 
         using var watcher = new IncidentWatcher(_fixture.Broker.BootstrapServers, topics.Incidents);
         using var referenceWatcher = new IncidentWatcher(_fixture.Broker.BootstrapServers, referenceIncidents);
-        await using var referenceWorker = await RunningWorker.StartAsync(reference, CoreServices.Register);
-        var first = await RunningWorker.StartAsync(restarted, CoreServices.Register);
         const int all = (2 * Partitions) + 2 + 1;
-        await Wait.UntilAsync(() => first.Metrics.AssignedPartitions == all && referenceWorker.Metrics.AssignedPartitions == all, "both workers to hold every partition");
 
+        // Each part is on the topics before a worker reads it: a worker reading while the producer
+        // fills one partition after the other would find a partition at its end early and advance
+        // it to the others' event time (the idle rule), making its later records late; a backlog
+        // that ends at the same minute on every partition gives every group the same order.
         // Up to the middle of the step: the incident opens, and the first worker stops (gracefully:
         // every stage, stage C included, is saved before its offsets are committed).
         Workload.Produce(topics, 0, StopAfter);
-        await Wait.UntilAsync(() => watcher.Messages.Any(static m => m.Event == "open"), () => $"the incident to open before the stop ({watcher.Messages.Count} events)", TimeSpan.FromSeconds(90));
         var half = topics.EndOffsets(topics.Metrics, Partitions);
+        var first = await RunningWorker.StartAsync(restarted, CoreServices.Register);
+        await Wait.UntilAsync(() => watcher.Messages.Any(static m => m.Event == "open"), () => $"the incident to open before the stop ({watcher.Messages.Count} events)", TimeSpan.FromSeconds(90));
         await Wait.UntilAsync(() => topics.CommittedOffsets(topics.Metrics, Partitions).SequenceEqual(half), "the first worker through the first part");
         await first.DisposeAsync();
         var open = Assert.Single(watcher.Messages, static m => m.Event == "open");
         Assert.DoesNotContain(watcher.Messages, static m => m.Event == "resolve");
 
-        // The second worker restores stage C from the verdicts partition's checkpoint and goes on.
-        await using var second = await RunningWorker.StartAsync(restarted, CoreServices.Register);
-        await Wait.UntilAsync(() => second.Metrics.AssignedPartitions == all, () => $"the second worker to hold the {all} partitions ({second.Metrics.AssignedPartitions})", TimeSpan.FromSeconds(60));
+        // The second worker restores stage C from the verdicts partition's checkpoint and reads the
+        // rest; the reference group reads everything from the start, undisturbed.
         Workload.Produce(topics, StopAfter, Minutes);
+        await using var second = await RunningWorker.StartAsync(restarted, CoreServices.Register);
+        await using var referenceWorker = await RunningWorker.StartAsync(reference, CoreServices.Register);
+        await Wait.UntilAsync(() => second.Metrics.AssignedPartitions == all, () => $"the second worker to hold the {all} partitions ({second.Metrics.AssignedPartitions})", TimeSpan.FromSeconds(60));
         await Wait.UntilAsync(
             () => referenceWatcher.Messages.Any(static m => m.Event == "resolve") && watcher.Messages.Any(static m => m.Event == "resolve"),
             () => $"both groups to resolve the incident ({referenceWatcher.Messages.Count} and {watcher.Messages.Count} events)",
             TimeSpan.FromSeconds(90));
-        var ends = topics.EndOffsets(topics.Metrics, Partitions);
-        await Wait.UntilAsync(() => topics.CommittedOffsets(topics.Metrics, Partitions).SequenceEqual(ends), "the second worker through the rest");
+
+        // Their event counts equal and unchanged for 3 s: the internal topics never drain (idle
+        // inputs keep sending watermarks), so the last events reach each topic at its own pace.
+        int settled = -1;
+        for (var quiet = 0; quiet < 3;)
+        {
+            await Wait.UntilAsync(
+                () => watcher.Messages.Count == referenceWatcher.Messages.Count,
+                () => $"both groups to write as many events ({watcher.Messages.Count} and {referenceWatcher.Messages.Count})",
+                TimeSpan.FromSeconds(60));
+            quiet = watcher.Messages.Count == settled ? quiet + 1 : 0;
+            settled = watcher.Messages.Count;
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+
         await second.StopAsync();
         await referenceWorker.StopAsync();
 

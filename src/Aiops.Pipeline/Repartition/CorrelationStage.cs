@@ -156,27 +156,27 @@ public sealed class CorrelationStage : IStageSink
             grid = reader.ReadInt64();
             ageOut = reader.ReadInt64();
             incidents = reader.ReadInt64();
-            int count = StateFraming.ReadCount(reader, MaxEntries, StateName);
+            int count = StateFraming.ReadCount(reader, MaxEntries, "held record");
             for (int i = 0; i < count; i++)
             {
                 var record = StageRecordCodec.Read(reader);
                 if (record is WatermarkRecord or PartialRecord)
                 {
-                    throw new InvalidDataException($"{StateName} state holds a {record.GetType().Name}, which the stage never holds.");
+                    throw new InvalidDataException($"The {StateName} holds a {record.GetType().Name}, which the stage never holds.");
                 }
 
                 held.Add(record);
             }
 
-            count = StateFraming.ReadCount(reader, MaxEntries, StateName);
+            count = StateFraming.ReadCount(reader, MaxEntries, "latest verdict");
             for (int i = 0; i < count; i++)
             {
                 var anomaly = StageRecordCodec.ReadAnomaly(reader);
                 latest[(anomaly.Series, anomaly.Detector)] = anomaly;
             }
 
-            exemplars = StateFraming.ReadStrings(reader, MaxEntries, StateName);
-            count = StateFraming.ReadCount(reader, MaxEntries, StateName);
+            exemplars = StateFraming.ReadStrings(reader, MaxEntries, "exemplar");
+            count = StateFraming.ReadCount(reader, MaxEntries, "pending event");
             for (int i = 0; i < count; i++)
             {
                 pending.Add(ReadEvent(reader));
@@ -240,7 +240,7 @@ public sealed class CorrelationStage : IStageSink
         byte kind = reader.ReadByte();
         if (kind > (byte)IncidentEventKind.Resolve)
         {
-            throw new InvalidDataException($"{StateName} state has unknown incident event kind {kind}.");
+            throw new InvalidDataException($"The {StateName} has unknown incident event kind {kind}.");
         }
 
         string id = reader.ReadString();
@@ -249,8 +249,8 @@ public sealed class CorrelationStage : IStageSink
         bool resolved = reader.ReadBoolean();
         long resolvedAt = reader.ReadInt64();
         string summary = reader.ReadString();
-        var nodes = StateFraming.ReadStrings(reader, MaxEntries, StateName);
-        var causes = new RankedCause[StateFraming.ReadCount(reader, MaxEntries, StateName)];
+        var nodes = StateFraming.ReadStrings(reader, MaxEntries, "affected node");
+        var causes = new RankedCause[StateFraming.ReadCount(reader, MaxEntries, "root cause")];
         for (int i = 0; i < causes.Length; i++)
         {
             causes[i] = new RankedCause
@@ -260,8 +260,8 @@ public sealed class CorrelationStage : IStageSink
                 Score = reader.ReadDouble(),
                 OnsetMs = reader.ReadInt64(),
                 Evidence = ReadAnomalies(reader),
-                Path = StateFraming.ReadStrings(reader, MaxEntries, StateName),
-                ExemplarTraceIds = StateFraming.ReadStrings(reader, MaxEntries, StateName),
+                Path = StateFraming.ReadStrings(reader, MaxEntries, "path node"),
+                ExemplarTraceIds = StateFraming.ReadStrings(reader, MaxEntries, "exemplar"),
                 Hint = StateFraming.ReadNullable(reader),
             };
         }
@@ -291,7 +291,7 @@ public sealed class CorrelationStage : IStageSink
 
     private static Anomaly[] ReadAnomalies(BinaryReader reader)
     {
-        var anomalies = new Anomaly[StateFraming.ReadCount(reader, MaxEntries, StateName)];
+        var anomalies = new Anomaly[StateFraming.ReadCount(reader, MaxEntries, "anomaly")];
         for (int i = 0; i < anomalies.Length; i++)
         {
             anomalies[i] = StageRecordCodec.ReadAnomaly(reader);

@@ -162,7 +162,7 @@ public sealed class DetectionStage
             countService = StateFraming.ReadNullable(reader);
             countLabels = StateFraming.ReadNullable(reader);
             countRequests = reader.ReadDouble();
-            int count = StateFraming.ReadCount(reader, MaxEntries, GatesName);
+            int count = StateFraming.ReadCount(reader, MaxEntries, "gate");
             for (int i = 0; i < count; i++)
             {
                 var key = new SeriesKey(reader.ReadString(), reader.ReadString(), reader.ReadString());
@@ -179,7 +179,7 @@ public sealed class DetectionStage
                 };
                 if (reader.ReadBoolean())
                 {
-                    int held = StateFraming.ReadCount(reader, MaxEntries, GatesName);
+                    int held = StateFraming.ReadCount(reader, MaxEntries, "held verdict");
                     gate.Held = new List<Anomaly>(held);
                     for (int h = 0; h < held; h++)
                     {
@@ -189,7 +189,7 @@ public sealed class DetectionStage
 
                 if (!gates.TryAdd(key, gate))
                 {
-                    throw new InvalidDataException($"{GatesName} state repeats series {key}.");
+                    throw new InvalidDataException($"The {GatesName} repeats series {key}.");
                 }
             }
         });
