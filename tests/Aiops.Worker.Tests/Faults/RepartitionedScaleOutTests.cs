@@ -10,10 +10,10 @@ namespace Aiops.Worker.Tests.Faults;
 
 /// <summary>
 /// The scale-out fault with <c>Repartition:Enabled</c>: three workers in one group (stage
-/// checkpoints in the compacted state topic), the one running the correlation stage killed without
+/// checkpoints in the directory they share), the one running the correlation stage killed without
 /// shutdown right after a batch that wrote incident events, a fourth added, compared with one
 /// undisturbed worker in another group reading the same records: the same incidents (ids, open
-/// time, root cause, each opened once), updated and resolved alike, no event duplicated,
+/// time, root cause, each opened once, the same resolved), no event duplicated,
 /// and every input partition's detectors byte-identical at the end, so the partitions that moved
 /// resumed their baselines instead of relearning them.
 /// </summary>
@@ -29,9 +29,14 @@ namespace Aiops.Worker.Tests.Faults;
 /// Not compared: the RED detectors, and which updates an incident gets and their contents (signal
 /// counts, scores). Two groups reading the same records do not agree on those even with nothing
 /// disturbed (tried: three undisturbed workers against one, the RED points counted differed; the
-/// undisturbed worker wrote 2 updates of the fault's incident in one run and 4 in another): a
-/// caught-up input partition is advanced to the largest watermark known at the close of a
-/// wall-clock batch (<c>RepartitionRouter.CloseBatch</c>), so how many spans come too late depends on timing.
+/// undisturbed worker wrote 0, 2 and 4 updates of the fault's incident in three runs): a caught-up
+/// input partition is advanced to the largest watermark known at the close of a wall-clock batch
+/// (<c>RepartitionRouter.CloseBatch</c>), so how many spans come too late depends on timing.
+/// The directory store, not the topic store: with the topic store one run found no state of a
+/// metrics partition of the undisturbed worker at the end, most likely pushed out by the mock
+/// cluster's 5 MiB per partition (a save at every batch, 200-350 KB for each RED partition,
+/// into 12 shared state partitions). The topic store is tested on its own and by
+/// <see cref="RepartitionCheckpointTests"/>.
 /// </remarks>
 public sealed class RepartitionedScaleOutTests : IClassFixture<BrokerFixture>
 {
@@ -57,11 +62,11 @@ public sealed class RepartitionedScaleOutTests : IClassFixture<BrokerFixture>
         var referenceGroup = topics.Group + "-ref";
         var referenceIncidents = topics.Incidents + "-ref";
         await _fixture.Broker.CreateTopicsAsync([
-            ("red-" + suffix, RedPartitions), ("verdicts-" + suffix, 1), ("state-" + suffix, RepartitionCheckpointTests.StatePartitions),
-            ("red-" + suffix + "-ref", RedPartitions), ("verdicts-" + suffix + "-ref", 1), ("state-" + suffix + "-ref", RepartitionCheckpointTests.StatePartitions),
+            ("red-" + suffix, RedPartitions), ("verdicts-" + suffix, 1),
+            ("red-" + suffix + "-ref", RedPartitions), ("verdicts-" + suffix + "-ref", 1),
             (referenceIncidents, 1)]);
-        var disturbed = RepartitionCheckpointTests.WithStore(RepartitionCheckpointTests.Settings(topics, topics.Group, suffix, topics.Incidents), "Topic");
-        var reference = RepartitionCheckpointTests.WithStore(RepartitionCheckpointTests.Settings(topics, referenceGroup, suffix + "-ref", referenceIncidents), "Topic");
+        var disturbed = RepartitionCheckpointTests.Settings(topics, topics.Group, suffix, topics.Incidents);
+        var reference = RepartitionCheckpointTests.Settings(topics, referenceGroup, suffix + "-ref", referenceIncidents);
 
         var simulator = new ShopSimulator(EndToEndTests.DemoScenario());
         var fault = Assert.Single(simulator.GroundTruth.Faults);
@@ -151,13 +156,12 @@ public sealed class RepartitionedScaleOutTests : IClassFixture<BrokerFixture>
 
             // Strict from here: what the open state in the checkpoints decides (see the remarks).
             // No event written twice; the same incidents opened, each once, at the same time with
-            // the same root cause; each incident updated and resolved (in the judged window) as in
-            // the reference, so none lost its later events at the handover.
+            // the same root cause; the same ones resolved in the judged window.
             static string? Opened(IncidentMessage m) => m.Event == "open" ? $"{m.IncidentId} opened at {m.OpenedAtMs}, root cause {m.RootCauses[0].Service}" : null;
-            static string? Kind(IncidentMessage m) => $"{m.IncidentId} {m.Event}";
+            static string? Resolved(IncidentMessage m) => m.Event == "resolve" ? m.IncidentId : null;
             Assert.Equal(actualEvents.Count, actualEvents.Distinct(StringComparer.Ordinal).Count());
             Assert.Equal(Described(referenceEvents, Opened), Described(actualEvents, Opened));
-            Assert.Equal(Described(referenceEvents, Kind).Distinct(), Described(actualEvents, Kind).Distinct());
+            Assert.Equal(Described(referenceEvents, Resolved), Described(actualEvents, Resolved));
         }
         finally
         {
