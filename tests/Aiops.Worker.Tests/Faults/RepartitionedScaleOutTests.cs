@@ -10,12 +10,12 @@ namespace Aiops.Worker.Tests.Faults;
 
 /// <summary>
 /// The scale-out fault with <c>Repartition:Enabled</c>: three workers in one group (stage
-/// checkpoints in the compacted state topic), the one running the correlation stage killed without
+/// checkpoints in the directory they share), the one running the correlation stage killed without
 /// shutdown right after a batch that wrote incident events, a fourth added, compared with one
-/// undisturbed worker in another group reading the same records: the same incident events (ids,
-/// root cause, every update and resolve), none duplicated, none missing, and every detection
-/// stage's baselines (input and RED partitions) byte-identical at the end, so the partitions that
-/// moved resumed their baselines instead of relearning them.
+/// undisturbed worker in another group reading the same records: the same incidents (ids, open
+/// time, root cause, each opened once, the same resolved), no event duplicated,
+/// and every input partition's detectors byte-identical at the end, so the partitions that moved
+/// resumed their baselines instead of relearning them.
 /// </summary>
 /// <remarks>
 /// The workload is the demo scenario (seed 7: spans and resource metrics of the simulated shop, a
@@ -23,9 +23,20 @@ namespace Aiops.Worker.Tests.Faults;
 /// over three partitions, so RED shares of every service cross <c>aiops.internal.red</c> (two
 /// partitions) and the verdicts cross <c>aiops.internal.verdicts</c>: nine partitions, three each.
 /// The input partitions' baselines depend only on the records and the saved registries, so they
-/// must match whatever else is saved. The RED baselines and the incident events also depend on the
-/// stages' open state at the handover (open RED buckets, pending shares, episode gates, the
+/// must match whatever else is saved. Which incidents open, and which events they get, also depend
+/// on the stages' open state at the handover (open RED buckets, pending shares, episode gates, the
 /// correlation stage's open incidents): those assertions hold once the stage checkpoints carry it.
+/// Not compared: the RED detectors, and which updates an incident gets and their contents (signal
+/// counts, scores). Two groups reading the same records do not agree on those even with nothing
+/// disturbed (tried: three undisturbed workers against one, the RED points counted differed; the
+/// undisturbed worker wrote 0, 2 and 4 updates of the fault's incident in three runs): a caught-up
+/// input partition is advanced to the largest watermark known at the close of a wall-clock batch
+/// (<c>RepartitionRouter.CloseBatch</c>), so how many spans come too late depends on timing.
+/// The directory store, not the topic store: with the topic store one run found no state of a
+/// metrics partition of the undisturbed worker at the end, most likely pushed out by the mock
+/// cluster's 5 MiB per partition (a save at every batch, 200-350 KB for each RED partition,
+/// into 12 shared state partitions). The topic store is tested on its own and by
+/// <see cref="RepartitionCheckpointTests"/>.
 /// </remarks>
 public sealed class RepartitionedScaleOutTests : IClassFixture<BrokerFixture>
 {
@@ -51,11 +62,11 @@ public sealed class RepartitionedScaleOutTests : IClassFixture<BrokerFixture>
         var referenceGroup = topics.Group + "-ref";
         var referenceIncidents = topics.Incidents + "-ref";
         await _fixture.Broker.CreateTopicsAsync([
-            ("red-" + suffix, RedPartitions), ("verdicts-" + suffix, 1), ("state-" + suffix, RepartitionCheckpointTests.StatePartitions),
-            ("red-" + suffix + "-ref", RedPartitions), ("verdicts-" + suffix + "-ref", 1), ("state-" + suffix + "-ref", RepartitionCheckpointTests.StatePartitions),
+            ("red-" + suffix, RedPartitions), ("verdicts-" + suffix, 1),
+            ("red-" + suffix + "-ref", RedPartitions), ("verdicts-" + suffix + "-ref", 1),
             (referenceIncidents, 1)]);
-        var disturbed = RepartitionCheckpointTests.WithStore(RepartitionCheckpointTests.Settings(topics, topics.Group, suffix, topics.Incidents), "Topic");
-        var reference = RepartitionCheckpointTests.WithStore(RepartitionCheckpointTests.Settings(topics, referenceGroup, suffix + "-ref", referenceIncidents), "Topic");
+        var disturbed = RepartitionCheckpointTests.Settings(topics, topics.Group, suffix, topics.Incidents);
+        var reference = RepartitionCheckpointTests.Settings(topics, referenceGroup, suffix + "-ref", referenceIncidents);
 
         var simulator = new ShopSimulator(EndToEndTests.DemoScenario());
         var fault = Assert.Single(simulator.GroundTruth.Faults);
@@ -137,31 +148,20 @@ public sealed class RepartitionedScaleOutTests : IClassFixture<BrokerFixture>
             var judgedUntilMs = batches[^1].EndMs - (5 * 60_000L);
             var referenceEvents = Judged(IncidentEvents(topics, referenceIncidents, expected: int.MaxValue, TimeSpan.FromSeconds(5)), judgedUntilMs);
             var actualEvents = Judged(IncidentEvents(topics, topics.Incidents, referenceEvents.Count, TimeSpan.FromSeconds(10)), judgedUntilMs);
-            var referenceOpens = Opens(referenceEvents);
-            Assert.Contains(referenceOpens, e => e.Contains(faultIncident.IncidentId, StringComparison.Ordinal));
 
-            // Strict from here: what the open state in the checkpoints decides (see the class remarks).
-            // The fault's incident opened once, with the reference's id and the planted root cause.
-            var faultOpens = Opens(actualEvents).Where(e => e.Contains(faultIncident.IncidentId, StringComparison.Ordinal)).ToList();
-            var opened = IncidentJsonContext.FromUtf8(Encoding.UTF8.GetBytes(Assert.Single(faultOpens)[(faultIncident.IncidentId.Length + 1)..]));
-            Assert.NotNull(opened);
-            Assert.Equal(fault.RootCause, opened.RootCauses[0].Service);
+            // The reference opened one incident for the fault, with the planted root cause. Its id
+            // is the one-process pipeline's in most runs; once it was another (the first anomaly
+            // was a RED one, see the remarks), so the reference is the undisturbed worker, not the pipeline.
+            Assert.Single(referenceEvents, e => Parse(e) is { Event: "open" } m && m.OpenedAtMs >= fault.StartMs - (5 * 60_000L) && m.OpenedAtMs < fault.StartMs + (10 * 60_000L) && m.RootCauses[0].Service == fault.RootCause);
 
-            // Every RED partition's detectors (RED series merged from every input partition's
-            // shares) end byte-identical to the reference's.
-            for (var p = 0; p < RedPartitions; p++)
-            {
-                AssertSameStage(
-                    $"RED partition {p}",
-                    referenceStore.Load(new TopicPartition("red-" + suffix + "-ref", p)),
-                    disturbedStore.Load(new TopicPartition("red-" + suffix, p)));
-            }
-
-            // Exactly the reference's incident events (open, update, resolve; ids, times, scores,
-            // evidence), each once: none duplicated, none missing.
+            // Strict from here: what the open state in the checkpoints decides (see the remarks).
+            // No event written twice; the same incidents opened, each once, at the same time with
+            // the same root cause; the same ones resolved in the judged window.
+            static string? Opened(IncidentMessage m) => m.Event == "open" ? $"{m.IncidentId} opened at {m.OpenedAtMs}, root cause {m.RootCauses[0].Service}" : null;
+            static string? Resolved(IncidentMessage m) => m.Event == "resolve" ? m.IncidentId : null;
             Assert.Equal(actualEvents.Count, actualEvents.Distinct(StringComparer.Ordinal).Count());
-            Assert.Equal(referenceOpens, Opens(actualEvents));
-            Assert.Equal(referenceEvents, actualEvents);
+            Assert.Equal(Described(referenceEvents, Opened), Described(actualEvents, Opened));
+            Assert.Equal(Described(referenceEvents, Resolved), Described(actualEvents, Resolved));
         }
         finally
         {
@@ -243,8 +243,14 @@ public sealed class RepartitionedScaleOutTests : IClassFixture<BrokerFixture>
             .Order(StringComparer.Ordinal)];
 
     /// <summary>The events whose event time is before <paramref name="untilMs"/>.</summary>
-    private static List<string> Judged(List<string> events, long untilMs) =>
-        [.. events.Where(e => IncidentJsonContext.FromUtf8(Encoding.UTF8.GetBytes(e[(e.IndexOf(' ', StringComparison.Ordinal) + 1)..]))!.EventTimeMs < untilMs)];
+    private static List<string> Judged(List<string> events, long untilMs) => [.. events.Where(e => Parse(e).EventTimeMs < untilMs)];
 
-    private static List<string> Opens(List<string> events) => [.. events.Where(static e => e.Contains("\"event\":\"open\"", StringComparison.Ordinal))];
+    /// <summary>The message of one "key JSON" event.</summary>
+    private static IncidentMessage Parse(string keyAndJson) =>
+        IncidentJsonContext.FromUtf8(Encoding.UTF8.GetBytes(keyAndJson[(keyAndJson.IndexOf(' ', StringComparison.Ordinal) + 1)..]))
+        ?? throw new InvalidDataException("Not an incident event: " + keyAndJson);
+
+    /// <summary>What <paramref name="describe"/> says of each event (null: left out), in a stable order.</summary>
+    private static List<string> Described(List<string> events, Func<IncidentMessage, string?> describe) =>
+        [.. events.Select(e => describe(Parse(e))).OfType<string>().Order(StringComparer.Ordinal)];
 }
