@@ -153,19 +153,18 @@ public sealed class SloPipelineTests
         var saved = new MemoryStream();
         using (var writer = new BinaryWriter(saved, System.Text.Encoding.UTF8, leaveOpen: true))
         {
-            original.Ingest.SaveSloState(writer);
-            original.Merge.SaveSloState(writer);
+            original.Ingest.SaveState(writer);
+            original.Merge.SaveState(writer);
         }
 
         var restored = new SloStages(Options());
         saved.Position = 0;
         using (var reader = new BinaryReader(saved))
         {
-            restored.Ingest.LoadSloState(reader);
-            restored.Merge.LoadSloState(reader);
+            restored.Ingest.LoadState(reader);
+            restored.Merge.LoadState(reader);
         }
 
-        restored.Ingest.Restore(original.Ingest.WatermarkMs, original.Ingest.Spans, original.Ingest.Rejected);
         int before = original.Alerts.Count;
         foreach (var stages in new[] { original, restored })
         {
@@ -241,8 +240,8 @@ public sealed class SloPipelineTests
             var stream = new MemoryStream();
             using (var writer = new BinaryWriter(stream))
             {
-                Ingest.SaveSloState(writer);
-                Merge.SaveSloState(writer);
+                Ingest.SaveState(writer);
+                Merge.SaveState(writer);
             }
 
             return stream.ToArray();

@@ -171,7 +171,7 @@ public sealed class IngestStage : IStageState
         _aggregator.SaveState(writer);
         _metricExemplars.SaveState(writer);
 
-        // SLO monitor state: written here by the SLO change (s4-slo), after the exemplars.
+        SaveSloState(writer);
         StateFraming.WriteEnd(writer, StateMagic);
     }
 
@@ -197,7 +197,7 @@ public sealed class IngestStage : IStageState
             _aggregator.LoadState(r);
             _metricExemplars.LoadState(r);
 
-            // SLO monitor state: read here by the SLO change (s4-slo), after the exemplars.
+            LoadSloState(r);
         });
     }
 

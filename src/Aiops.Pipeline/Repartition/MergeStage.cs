@@ -163,7 +163,7 @@ public sealed class MergeStage : IStageSink, IStageState
 
         _aggregator.SaveState(writer);
 
-        // SLO state of the per-service stage, if the SLO change (s4-slo) puts one here: written after the aggregator.
+        SaveSloState(writer);
         StateFraming.WriteEnd(writer, StateMagic);
     }
 
@@ -207,6 +207,7 @@ public sealed class MergeStage : IStageSink, IStageState
             }
 
             _aggregator.LoadState(r);
+            LoadSloState(r);
         });
     }
 
