@@ -179,7 +179,20 @@ internal sealed class StreamWorker : BackgroundService
                     _repartition.Assign(partitions);
                     if (_stageCheckpoints is not null)
                     {
-                        _repartition.Restore(partitions, _stageCheckpoints, _processed);
+                        var incidentMarks = new CheckpointPositions();
+                        if (_repartition.Restore(partitions, _stageCheckpoints, _processed, incidentMarks))
+                        {
+                            // The verdicts partition moved here: events its previous owner wrote
+                            // after its last save come again from the replayed verdicts.
+                            _ledger.LoadSince(incidentMarks);
+                        }
+                        else if (partitions.Contains(_repartition.VerdictsPartition))
+                        {
+                            // No stage-C save (an owner killed before its first): the verdicts are
+                            // read from the committed offset or the start, so every event already on
+                            // the incidents topic may come again; the empty marks read it all back.
+                            _ledger.LoadSince(incidentMarks);
+                        }
                     }
                 }
                 else if (_perPartition)
@@ -557,7 +570,7 @@ internal sealed class StreamWorker : BackgroundService
         else if (_repartition is not null)
         {
             // The stages' baselines, acknowledged by the store before the offsets they cover are committed.
-            if (_stageCheckpoints is not null && !_stageCheckpoints.SaveDue(_repartition, _processed, forceCheckpoint))
+            if (_stageCheckpoints is not null && !_stageCheckpoints.SaveDue(_repartition, _processed, forceCheckpoint, () => CaptureIncidentMarks(producer)))
             {
                 return;
             }
@@ -598,6 +611,12 @@ internal sealed class StreamWorker : BackgroundService
 
     /// <summary>The state the loop feeds: the process's processor, or every partition's own.</summary>
     private ITelemetryProcessor State => _repartition ?? (_perPartition ? _partitions : _processor);
+
+    private CheckpointPositions? CaptureIncidentMarks(IProducer<byte[]?, byte[]?> producer)
+    {
+        var marks = new CheckpointPositions();
+        return _ledger.CaptureMarks(producer, marks) ? marks : null;
+    }
 
     private bool SavePartitionStates(IProducer<byte[]?, byte[]?> producer, bool force)
     {

@@ -108,8 +108,10 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
     /// correlation stage of the verdicts partition (after <see cref="Assign"/>), and puts the offset
     /// each covers into <paramref name="resumeAt"/>, where the partition is then read from.
     /// </summary>
-    public void Restore(IEnumerable<TopicPartition> partitions, StageCheckpoints checkpoints, Dictionary<TopicPartition, long> resumeAt)
+    /// <returns>True when the correlation stage was loaded: <paramref name="incidentMarks"/> then says how far the incidents topic was written at its save.</returns>
+    public bool Restore(IEnumerable<TopicPartition> partitions, StageCheckpoints checkpoints, Dictionary<TopicPartition, long> resumeAt, CheckpointPositions incidentMarks)
     {
+        var correlationLoaded = false;
         foreach (var p in partitions)
         {
             if (DetectionOf(p) is { } detection)
@@ -125,11 +127,14 @@ internal sealed class RepartitionRouter : ITelemetryProcessor
                     Assign([p]);
                 }
             }
-            else if (p == VerdictsPartition && _correlation is not null && checkpoints.LoadCorrelation(p, _correlation) is { } covered)
+            else if (p == VerdictsPartition && _correlation is not null && checkpoints.LoadCorrelation(p, _correlation, incidentMarks) is { } covered)
             {
                 resumeAt[p] = covered;
+                correlationLoaded = true;
             }
         }
+
+        return correlationLoaded;
     }
 
     /// <summary>Fills <paramref name="into"/> with every held partition that has a detection stage (input and RED partitions).</summary>

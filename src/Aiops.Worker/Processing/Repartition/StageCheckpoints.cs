@@ -24,7 +24,7 @@ namespace Aiops.Worker.Processing.Repartition;
 /// stands. A version-1 state (baselines only) still loads, with empty open state. A stage whose
 /// event time moved without a record (an idle input partition advanced) is saved again even
 /// though its offset did not move. The verdicts partition (stage C) is saved under its own name:
-/// magic <c>ARSC</c>, version 1, covered offset, then <see cref="CorrelationStage.SaveState"/> (held
+/// magic <c>ARSC</c>, version 1, covered offset, the incidents topic's marks, then <see cref="CorrelationStage.SaveState"/> (held
 /// verdicts, graph, open incidents), so an incident open when the partition moves gets its updates
 /// and resolve from the new owner. Consume thread only.
 /// </remarks>
@@ -99,13 +99,17 @@ internal sealed class StageCheckpoints : IDisposable
     /// Loads the verdicts partition's saved correlation stage (stage C: held verdicts, graph, the
     /// correlator's open incidents) into <paramref name="correlation"/> and returns the offset of
     /// the verdicts partition it covers, or null when none (or unreadable: logged, starts empty).
+    /// <paramref name="incidentMarks"/> gets how far the incidents topic was written at the save,
+    /// so the caller's <see cref="IncidentLedger"/> recognises the events a crashed owner wrote
+    /// after it and the replayed verdicts produce again.
     /// </summary>
-    public long? LoadCorrelation(TopicPartition partition, CorrelationStage correlation) => Restore(partition, reader =>
+    public long? LoadCorrelation(TopicPartition partition, CorrelationStage correlation, CheckpointPositions incidentMarks) => Restore(partition, reader =>
     {
         long next = 0;
         Aiops.Topology.StateFraming.Read(reader, CorrelationMagic, CorrelationVersion, "correlation checkpoint", r =>
         {
             next = r.ReadInt64();
+            incidentMarks.ReadMarks(r);
             correlation.LoadState(r);
         });
         return next;
@@ -116,7 +120,7 @@ internal sealed class StageCheckpoints : IDisposable
     /// <c>Checkpoint:IntervalMs</c> has passed) and waits until the store has them. False when the
     /// host is stopping before the store acknowledged them: the offsets must then not be committed.
     /// </summary>
-    public bool SaveDue(RepartitionRouter router, IReadOnlyDictionary<TopicPartition, long> processed, bool force)
+    public bool SaveDue(RepartitionRouter router, IReadOnlyDictionary<TopicPartition, long> processed, bool force, Func<CheckpointPositions?> incidentMarks)
     {
         if (!force && _sinceSave.IsRunning && _sinceSave.ElapsedMilliseconds < _intervalMs)
         {
@@ -157,7 +161,7 @@ internal sealed class StageCheckpoints : IDisposable
         }
 
         _stages.Clear();
-        WriteCorrelation(router, processed);
+        WriteCorrelation(router, processed, incidentMarks);
         if (!_store.Flush())
         {
             _written.Clear();
@@ -222,16 +226,21 @@ internal sealed class StageCheckpoints : IDisposable
 
     /// <summary>
     /// Stage C, when this instance holds the verdicts partition and read past its last save:
-    /// magic <c>ARSC</c>, version, the covered offset, then <see cref="CorrelationStage.SaveState"/>.
-    /// Its incident events were drained and acknowledged before this (the batch's close), so the
-    /// state holds none pending and a restore from it writes no event twice.
+    /// magic <c>ARSC</c>, version, the covered offset, the incidents topic's marks, then
+    /// <see cref="CorrelationStage.SaveState"/>. Its incident events were drained and acknowledged
+    /// before this (the batch's close), so the state holds none pending; events an owner wrote
+    /// after this save and before a crash are past the marks, read back by the next owner's
+    /// <see cref="IncidentLedger"/> and not written twice.
     /// </summary>
-    private void WriteCorrelation(RepartitionRouter router, IReadOnlyDictionary<TopicPartition, long> processed)
+    private void WriteCorrelation(RepartitionRouter router, IReadOnlyDictionary<TopicPartition, long> processed, Func<CheckpointPositions?> incidentMarks)
     {
         if (router.Correlation is not { } correlation
             || !processed.TryGetValue(router.VerdictsPartition, out var next)
-            || (_covered.TryGetValue(router.VerdictsPartition, out var saved) && saved == next))
+            || (_covered.TryGetValue(router.VerdictsPartition, out var saved) && saved == next)
+            || incidentMarks() is not { } marks)
         {
+            // Nothing new, or the incidents topic's marks could not be read (the ledger logged
+            // why): the previous save stands and is tried again at the next batch.
             return;
         }
 
@@ -240,6 +249,7 @@ internal sealed class StageCheckpoints : IDisposable
         {
             Aiops.Topology.StateFraming.WriteHeader(writer, CorrelationMagic, CorrelationVersion);
             writer.Write(next);
+            marks.WriteMarks(writer);
             correlation.SaveState(writer);
             Aiops.Topology.StateFraming.WriteEnd(writer, CorrelationMagic);
         }
