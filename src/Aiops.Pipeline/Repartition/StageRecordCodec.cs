@@ -234,62 +234,17 @@ public static class StageRecordCodec
         };
     }
 
-    private static void WriteSeries(BinaryWriter w, SeriesKey series)
-    {
-        w.Write(series.Service);
-        w.Write(series.Metric);
-        w.Write(series.Labels);
-    }
+    private static void WriteSeries(BinaryWriter w, SeriesKey series) => StateFraming.WriteSeries(w, series);
 
-    private static SeriesKey ReadSeries(BinaryReader r) => new(r.ReadString(), r.ReadString(), r.ReadString());
+    private static SeriesKey ReadSeries(BinaryReader r) => StateFraming.ReadSeries(r);
 
-    private static void WriteStrings(BinaryWriter w, IReadOnlyList<string> values)
-    {
-        w.Write(values.Count);
-        foreach (string value in values)
-        {
-            w.Write(value);
-        }
-    }
+    private static void WriteStrings(BinaryWriter w, IReadOnlyList<string> values) => StateFraming.WriteStrings(w, values);
 
-    private static string[] ReadStrings(BinaryReader r)
-    {
-        int n = r.ReadInt32();
-        if (n < 0 || n > r.BaseStream.Length - r.BaseStream.Position)
-        {
-            throw new InvalidDataException($"A string list claims {n} entries.");
-        }
+    /// <summary>A string list: no more entries than bytes left (each takes at least one).</summary>
+    private static string[] ReadStrings(BinaryReader r) =>
+        StateFraming.ReadStrings(r, (int)Math.Min(int.MaxValue, r.BaseStream.Length - r.BaseStream.Position), "string list");
 
-        var values = new string[n];
-        for (int i = 0; i < n; i++)
-        {
-            values[i] = r.ReadString();
-        }
+    private static void WriteNullable(BinaryWriter w, string? value) => StateFraming.WriteNullable(w, value);
 
-        return values;
-    }
-
-    private static void WriteNullable(BinaryWriter w, string? value)
-    {
-        w.Write(value is not null);
-        if (value is not null)
-        {
-            w.Write(value);
-        }
-    }
-
-    private static string? ReadNullable(BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
-
-    private static void WriteId(BinaryWriter w, UInt128 id)
-    {
-        w.Write((ulong)(id >> 64));
-        w.Write((ulong)id);
-    }
-
-    private static UInt128 ReadId(BinaryReader r)
-    {
-        ulong high = r.ReadUInt64();
-        ulong low = r.ReadUInt64();
-        return new UInt128(high, low);
-    }
+    private static string? ReadNullable(BinaryReader r) => StateFraming.ReadNullable(r);
 }
